@@ -1,0 +1,299 @@
+"""Weighted, centred low-rank factorization of a matrix.
+
+The numeric core of the package: numpy and scipy only, no text and no gensim.
+
+For a table ``E`` (n x d), non-negative row weights ``w`` (rescaled to mean 1) and
+a rank ``r``, the factorization is
+
+    E - mean ~= codes @ components
+
+where ``mean`` is the weighted mean row, ``components`` (r x d) has orthonormal rows
+and ``codes = (E - mean) @ components.T``. With the SVD solvers the components are
+the top right singular vectors of ``diag(sqrt(w)) (E - mean)``, which minimises the
+weighted Frobenius error ``sum_i w_i ||e_i - mean - codes_i @ components||^2``
+(Eckart-Young). The ``"qr"`` solver instead picks the span of ``r`` rows of the
+table by column-pivoted QR: orthogonal, cheaper to explain, never better than SVD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+from sklearn.utils.extmath import randomized_svd
+
+SOLVERS = ("auto", "covariance", "full", "randomized", "qr")
+
+# Rows are processed in blocks so that float64 temporaries stay small even for a
+# memory-mapped table of millions of rows.
+_BLOCK_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Rank-independent result of a decomposition, truncated by :func:`truncate`.
+
+    Attributes
+    ----------
+    mean : ndarray of shape (d,), float64
+        Weighted mean row.
+    components : ndarray of shape (k, d), float64
+        Orthonormal directions, most important first (k <= d).
+    singular_values : ndarray of shape (k,), float64
+        Singular values of the weighted, centred table along ``components``.
+    total_variance : float
+        Squared Frobenius norm of the weighted, centred table.
+    """
+
+    mean: np.ndarray
+    components: np.ndarray
+    singular_values: np.ndarray
+    total_variance: float
+
+    @property
+    def explained_variance_ratio(self) -> np.ndarray:
+        if self.total_variance == 0.0:
+            return np.zeros_like(self.singular_values)
+        return self.singular_values**2 / self.total_variance
+
+    @property
+    def relative_error(self) -> float:
+        """Frobenius error of the reconstruction from these directions, relative
+        to the weighted, centred table (0: exact, 1: nothing beyond the mean).
+
+        The codes are orthogonal projections, so the error is what the kept
+        directions leave of the total variance; no second pass over the rows.
+        """
+        kept = float(np.sum(self.explained_variance_ratio))
+        return float(np.sqrt(max(0.0, 1.0 - kept)))
+
+
+def normalize_weights(weights: np.ndarray | None, n_rows: int) -> np.ndarray:
+    """Return row weights rescaled to mean 1 (all ones when ``weights`` is None)."""
+    if weights is None:
+        return np.ones(n_rows)
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != (n_rows,):
+        raise ValueError(
+            f"weights must have shape ({n_rows},), got shape {weights.shape}"
+        )
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError("weights must be finite and non-negative")
+    total = weights.sum()
+    if total <= 0:
+        raise ValueError("weights must not all be zero")
+    return weights * (n_rows / total)
+
+
+def _blocks(n_rows: int):
+    for start in range(0, n_rows, _BLOCK_ROWS):
+        yield slice(start, min(start + _BLOCK_ROWS, n_rows))
+
+
+def weighted_moments(
+    table: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean row and weighted scatter matrix of the centred table.
+
+    Sums are accumulated in float64 block by block, so ``table`` may be a
+    memory-mapped float32 array of any length.
+
+    Returns
+    -------
+    mean : ndarray of shape (d,)
+    scatter : ndarray of shape (d, d)
+        ``(E - mean).T @ diag(weights) @ (E - mean)``.
+    """
+    n_rows, n_dims = table.shape
+    weight_sum = weights.sum()
+    first = np.zeros(n_dims)
+    second = np.zeros((n_dims, n_dims))
+    for rows in _blocks(n_rows):
+        block = np.asarray(table[rows], dtype=np.float64)
+        weighted = block * weights[rows, None]
+        first += weighted.sum(axis=0)
+        second += block.T @ weighted
+    mean = first / weight_sum
+    scatter = second - weight_sum * np.outer(mean, mean)
+    return mean, (scatter + scatter.T) / 2
+
+
+def _weighted_centred(table, weights, mean):
+    return (np.asarray(table, dtype=np.float64) - mean) * np.sqrt(weights)[:, None]
+
+
+def _flip_signs(components: np.ndarray) -> np.ndarray:
+    # Make the largest-magnitude entry of each direction positive so that every
+    # solver returns the same directions, not just the same subspace.
+    signs = np.sign(
+        components[np.arange(len(components)), np.argmax(np.abs(components), axis=1)]
+    )
+    signs[signs == 0] = 1.0
+    return components * signs[:, None]
+
+
+def _covariance_spectrum(table, weights):
+    mean, scatter = weighted_moments(table, weights)
+    eigenvalues, eigenvectors = scipy.linalg.eigh(scatter)
+    order = np.argsort(eigenvalues)[::-1]
+    eigenvalues = np.clip(eigenvalues[order], 0.0, None)
+    components = eigenvectors[:, order].T
+    return Spectrum(mean, components, np.sqrt(eigenvalues), float(np.trace(scatter)))
+
+
+def _full_spectrum(table, weights):
+    mean, _ = weighted_moments(table, weights)
+    centred = _weighted_centred(table, weights, mean)
+    _, singular_values, components = scipy.linalg.svd(
+        centred, full_matrices=False, lapack_driver="gesdd"
+    )
+    return Spectrum(mean, components, singular_values, float(np.sum(centred**2)))
+
+
+def _randomized_spectrum(table, weights, n_components, random_state):
+    mean, _ = weighted_moments(table, weights)
+    centred = _weighted_centred(table, weights, mean)
+    _, singular_values, components = randomized_svd(
+        centred, n_components, n_iter=7, random_state=random_state
+    )
+    return Spectrum(mean, components, singular_values, float(np.sum(centred**2)))
+
+
+def _qr_spectrum(table, weights):
+    # Column-pivoted QR of the transposed, weighted, centred table greedily picks
+    # the rows (words) that span the most remaining energy; the first r columns
+    # of Q are an orthonormal basis of the first r picked rows.
+    mean, _ = weighted_moments(table, weights)
+    centred = _weighted_centred(table, weights, mean)
+    basis, _, _ = scipy.linalg.qr(centred.T, mode="economic", pivoting=True)
+    components = basis.T
+    captured = np.sqrt(np.sum((centred @ basis) ** 2, axis=0))
+    return Spectrum(mean, components, captured, float(np.sum(centred**2)))
+
+
+def decompose(
+    table: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    solver: str = "auto",
+    n_components: int | None = None,
+    random_state=None,
+) -> Spectrum:
+    """Decompose a (weighted) table into its mean and ordered directions.
+
+    Parameters
+    ----------
+    table : array-like of shape (n, d)
+        The rows to factorize; may be a memory-mapped array.
+    weights : array-like of shape (n,), default=None
+        Non-negative row weights; None weighs every row equally.
+    solver : {"auto", "covariance", "full", "randomized", "qr"}, default="auto"
+        ``"covariance"`` eigendecomposes the d x d weighted scatter matrix (one pass
+        over the rows; the fast path when n >> d), ``"full"`` runs LAPACK's SVD,
+        ``"randomized"`` Halko et al.'s randomized SVD, ``"qr"`` column-pivoted QR.
+        ``"auto"`` picks ``"covariance"``.
+    n_components : int, default=None
+        Number of directions the ``"randomized"`` solver computes; the other
+        solvers return all ``min(n, d)`` directions and ignore it.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the ``"randomized"`` solver.
+
+    Returns
+    -------
+    Spectrum
+        Mean, orthonormal directions, singular values and total variance; cut it
+        to a rank with :func:`truncate`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> table = rng.normal(size=(100, 8)) @ rng.normal(size=(8, 8)) + 3.0
+    >>> spectrum = decompose(table)
+    >>> spectrum.components.shape
+    (8, 8)
+    >>> bool(np.allclose(spectrum.mean, table.mean(axis=0)))
+    True
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver={solver!r} is not one of {SOLVERS}")
+    table = np.asarray(table)
+    if table.ndim != 2 or table.shape[0] == 0 or table.shape[1] == 0:
+        raise ValueError(f"table must be a non-empty 2-d array, got {table.shape}")
+    weights = normalize_weights(weights, table.shape[0])
+    if solver in ("auto", "covariance"):
+        spectrum = _covariance_spectrum(table, weights)
+    elif solver == "full":
+        spectrum = _full_spectrum(table, weights)
+    elif solver == "randomized":
+        n_components = min(table.shape) if n_components is None else n_components
+        spectrum = _randomized_spectrum(table, weights, n_components, random_state)
+    else:
+        spectrum = _qr_spectrum(table, weights)
+    n_kept = min(table.shape)
+    return Spectrum(
+        spectrum.mean,
+        _flip_signs(spectrum.components[:n_kept]),
+        spectrum.singular_values[:n_kept],
+        spectrum.total_variance,
+    )
+
+
+def resolve_rank(rank: int | float, spectrum: Spectrum) -> int:
+    """Turn ``rank`` into a number of directions.
+
+    An int is returned as is (it must not exceed the directions available); a
+    float in (0, 1) selects the smallest rank whose explained variance ratio
+    reaches it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> spectrum = Spectrum(np.zeros(3), np.eye(3), np.sqrt([6.0, 3.0, 1.0]), 10.0)
+    >>> resolve_rank(0.85, spectrum)
+    2
+    >>> resolve_rank(0.95, spectrum)
+    3
+    """
+    n_available = len(spectrum.singular_values)
+    if isinstance(rank, (int, np.integer)):
+        if not 1 <= rank <= n_available:
+            raise ValueError(
+                f"rank={rank} must be between 1 and the {n_available} directions "
+                "available"
+            )
+        return int(rank)
+    cumulative = np.cumsum(spectrum.explained_variance_ratio)
+    # A small tolerance keeps float rounding from pushing an exact fraction to
+    # the next rank.
+    reached = np.flatnonzero(cumulative >= rank - 1e-12)
+    return int(reached[0]) + 1 if len(reached) else n_available
+
+
+def truncate(spectrum: Spectrum, rank: int) -> Spectrum:
+    """Keep the first ``rank`` directions of ``spectrum``."""
+    return Spectrum(
+        spectrum.mean,
+        spectrum.components[:rank],
+        spectrum.singular_values[:rank],
+        spectrum.total_variance,
+    )
+
+
+def encode(
+    table: np.ndarray, mean: np.ndarray, components: np.ndarray, dtype=np.float32
+) -> np.ndarray:
+    """Codes of the rows of ``table``: ``(table - mean) @ components.T``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> encode(np.array([[2.0, 3.0]]), np.array([1.0, 1.0]), np.eye(2)[:1])
+    array([[1.]], dtype=float32)
+    """
+    codes = np.empty((table.shape[0], components.shape[0]), dtype=dtype)
+    for rows in _blocks(table.shape[0]):
+        block = np.asarray(table[rows], dtype=np.float64)
+        codes[rows] = (block - mean) @ components.T
+    return codes

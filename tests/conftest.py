@@ -1,0 +1,64 @@
+"""Shared fixtures: a small synthetic vector table and corpus, and the real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+
+N_WORDS = 300
+N_DIMS = 12
+
+
+@pytest.fixture(scope="session")
+def small_keyed_vectors() -> KeyedVectors:
+    """300 words x 12 dims with a decaying spectrum and a non-zero mean."""
+    rng = np.random.default_rng(0)
+    scales = np.geomspace(3.0, 0.05, N_DIMS)
+    vectors = (rng.normal(size=(N_WORDS, N_DIMS)) * scales) @ np.linalg.qr(
+        rng.normal(size=(N_DIMS, N_DIMS))
+    )[0] + rng.normal(size=N_DIMS)
+    keyed_vectors = KeyedVectors(vector_size=N_DIMS)
+    keyed_vectors.add_vectors([f"w{i}" for i in range(N_WORDS)], vectors)
+    return keyed_vectors
+
+
+@pytest.fixture(scope="session")
+def small_table_path(small_keyed_vectors, tmp_path_factory) -> str:
+    """The small table as a word2vec text file, a source that clones cheaply."""
+    path = tmp_path_factory.mktemp("vectors") / "small.txt"
+    small_keyed_vectors.save_word2vec_format(str(path), binary=False)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def small_corpus() -> list[str]:
+    """Documents over the first 200 words of the small table, Zipf-like counts."""
+    rng = np.random.default_rng(1)
+    probabilities = 1.0 / np.arange(1, 201)
+    probabilities /= probabilities.sum()
+    return [
+        " ".join(
+            f"w{i}" for i in rng.choice(200, size=rng.integers(3, 15), p=probabilities)
+        )
+        for _ in range(120)
+    ]
+
+
+@pytest.fixture(scope="session")
+def small_labels(small_corpus) -> np.ndarray:
+    """A label per document of ``small_corpus``: does it mention an even word?"""
+    return np.array(
+        [
+            int(any(int(token[1:]) % 2 == 0 for token in document.split()[:2]))
+            for document in small_corpus
+        ]
+    )
+
+
+@pytest.fixture(scope="session")
+def movie_reviews():
+    """The sentence-polarity data as (documents, labels), from FACTOREMBED_DATA."""
+    from sklearn_factorembed.datasets import fetch_movie_reviews
+
+    return fetch_movie_reviews(return_X_y=True, download_if_missing=False)

@@ -1,0 +1,516 @@
+"""FactorizedEmbedding: the math through the estimator, and the scikit-learn API."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_factorembed import FactorizedEmbedding, load_vectors
+
+
+@pytest.fixture
+def fitted(small_table_path, small_corpus):
+    return FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
+
+
+def _kept_table(embedding, source):
+    table = load_vectors(source)
+    return np.array([table[word] for word in embedding.vocabulary_], dtype=float)
+
+
+# -- the factorization, seen through the estimator -------------------------------
+
+
+def test_vocabulary_is_the_corpus_words_found_in_the_table(fitted, small_corpus):
+    corpus_words = {token for document in small_corpus for token in document.split()}
+    assert set(fitted.vocabulary_) == corpus_words
+    assert sorted(fitted.vocabulary_.values()) == list(range(len(corpus_words)))
+
+
+def test_fitted_shapes_and_parameter_count(fitted):
+    n_words = len(fitted.vocabulary_)
+    assert fitted.embedding_.shape == (n_words, 4)
+    assert fitted.components_.shape == (4, 12)
+    assert fitted.mean_.shape == (12,)
+    assert fitted.singular_values_.shape == fitted.explained_variance_ratio_.shape
+    assert fitted.n_parameters_ == n_words * 4 + 4 * 12 + 12
+    assert fitted.compression_ratio_ == pytest.approx(
+        n_words * 12 / fitted.n_parameters_
+    )
+    assert fitted.embedding_.dtype == np.float32
+
+
+def test_factors_are_the_weighted_svd_of_the_kept_table(
+    fitted, small_table_path, small_corpus
+):
+    table = _kept_table(fitted, small_table_path)
+    counts = np.zeros(len(table))
+    for document in small_corpus:
+        for token in document.split():
+            counts[fitted.vocabulary_[token]] += 1
+    weights = np.log1p(counts)
+    weights /= weights.mean()
+    mean = np.average(table, axis=0, weights=weights)
+    scaled = (table - mean) * np.sqrt(weights)[:, None]
+    _, singular_values, right = np.linalg.svd(scaled, full_matrices=False)
+
+    np.testing.assert_allclose(fitted.mean_, mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fitted.singular_values_, singular_values[:4], rtol=1e-5)
+    np.testing.assert_allclose(
+        np.abs(np.sum(fitted.components_ * right[:4], axis=1)), 1.0, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        fitted.embedding_, (table - mean) @ fitted.components_.T, atol=1e-4
+    )
+    dropped = np.sqrt(np.sum(singular_values[4:] ** 2) / np.sum(singular_values**2))
+    assert fitted.reconstruction_error_ == pytest.approx(dropped, rel=1e-5)
+
+
+def test_unweighted_factors_are_the_plain_pca(small_table_path, small_corpus):
+    embedding = FactorizedEmbedding(small_table_path, rank=3, weighting=None)
+    embedding.fit(small_corpus)
+    table = _kept_table(embedding, small_table_path)
+    np.testing.assert_allclose(embedding.mean_, table.mean(axis=0), atol=1e-6)
+    singular_values = np.linalg.svd(table - table.mean(axis=0), compute_uv=False)
+    np.testing.assert_allclose(
+        embedding.singular_values_, singular_values[:3], rtol=1e-5
+    )
+
+
+def test_frequency_weighting_changes_the_factors(small_table_path, small_corpus):
+    weighted = FactorizedEmbedding(small_table_path, rank=3).fit(small_corpus)
+    unweighted = FactorizedEmbedding(small_table_path, rank=3, weighting=None)
+    unweighted.fit(small_corpus)
+    assert not np.allclose(weighted.mean_, unweighted.mean_, atol=1e-3)
+
+
+def test_full_rank_reproduces_the_vectors(small_table_path, small_corpus):
+    embedding = FactorizedEmbedding(small_table_path, rank=12).fit(small_corpus)
+    table = _kept_table(embedding, small_table_path)
+    reconstruction = embedding.inverse_transform(embedding.embedding_)
+    np.testing.assert_allclose(reconstruction, table, atol=1e-4)
+
+
+def test_qr_solver_error_is_at_least_the_svd_error(small_table_path, small_corpus):
+    svd = FactorizedEmbedding(small_table_path, rank=3).fit(small_corpus)
+    qr = FactorizedEmbedding(small_table_path, rank=3, solver="qr").fit(small_corpus)
+    assert qr.reconstruction_error_ > svd.reconstruction_error_
+
+
+@pytest.mark.parametrize("solver", ["covariance", "full", "randomized"])
+def test_svd_solvers_give_the_same_codes(small_table_path, small_corpus, solver):
+    reference = FactorizedEmbedding(small_table_path, rank=3, solver="full")
+    reference.fit(small_corpus)
+    embedding = FactorizedEmbedding(
+        small_table_path, rank=3, solver=solver, random_state=0
+    ).fit(small_corpus)
+    np.testing.assert_allclose(
+        np.abs(embedding.embedding_), np.abs(reference.embedding_), atol=1e-4
+    )
+
+
+def test_rank_fraction_resolves_to_smallest_rank_reaching_it(
+    small_table_path, small_corpus
+):
+    full = FactorizedEmbedding(small_table_path, rank=12).fit(small_corpus)
+    cumulative = np.cumsum(full.explained_variance_ratio_)
+    embedding = FactorizedEmbedding(small_table_path, rank=0.9).fit(small_corpus)
+    assert cumulative[embedding.rank_ - 1] >= 0.9 - 1e-6
+    assert cumulative[embedding.rank_ - 2] < 0.9
+    assert embedding.embedding_.shape[1] == embedding.rank_
+
+
+def test_code_dot_products_equal_reconstruction_dot_products(fitted):
+    codes = fitted.embedding_[:20].astype(float)
+    centred = fitted.inverse_transform(codes) - fitted.mean_
+    np.testing.assert_allclose(codes @ codes.T, centred @ centred.T, atol=1e-4)
+
+
+# -- vocabulary options ------------------------------------------------------------
+
+
+def test_vocabulary_all_keeps_the_whole_table_without_documents(small_table_path):
+    embedding = FactorizedEmbedding(small_table_path, rank=3, vocabulary="all").fit()
+    assert len(embedding.vocabulary_) == 300
+
+
+def test_vocabulary_int_keeps_the_first_rows(small_table_path):
+    embedding = FactorizedEmbedding(small_table_path, rank=3, vocabulary=50).fit(None)
+    assert list(embedding.vocabulary_) == [f"w{i}" for i in range(50)]
+
+
+def test_vocabulary_list_keeps_the_given_words(small_table_path):
+    words = ["w7", "w3", "w250", "w3"]
+    embedding = FactorizedEmbedding(small_table_path, rank=2, vocabulary=words).fit()
+    assert set(embedding.vocabulary_) == {"w3", "w7", "w250"}
+
+
+def test_vocabulary_list_with_unknown_words_warns(small_table_path):
+    with pytest.warns(UserWarning, match="1 of the 3 words"):
+        FactorizedEmbedding(
+            small_table_path, rank=2, vocabulary=["w1", "w2", "zebra"]
+        ).fit()
+
+
+def test_corpus_vocabulary_without_documents_is_an_error(small_table_path):
+    with pytest.raises(ValueError, match="vocabulary='corpus'"):
+        FactorizedEmbedding(small_table_path, rank=2).fit(None)
+
+
+def test_corpus_without_known_word_is_an_error(small_table_path):
+    with pytest.raises(ValueError, match="none of the 2 fit documents"):
+        FactorizedEmbedding(small_table_path, rank=2).fit(["foo bar", "baz"])
+
+
+def test_rank_above_vector_size_names_both(small_table_path, small_corpus):
+    with pytest.raises(ValueError, match="rank=13 exceeds the vector size 12"):
+        FactorizedEmbedding(small_table_path, rank=13).fit(small_corpus)
+
+
+def test_rank_above_kept_words_is_an_error(small_table_path):
+    with pytest.raises(ValueError, match="rank=5 exceeds the 3 words"):
+        FactorizedEmbedding(small_table_path, rank=5).fit(["w1 w2 w3"])
+
+
+# -- transform and pooling -----------------------------------------------------
+
+
+def _manual_codes(embedding, document):
+    return np.array(
+        [
+            embedding.embedding_[embedding.vocabulary_[t]]
+            for t in document.split()
+            if t in embedding.vocabulary_
+        ]
+    )
+
+
+def test_mean_pooling_is_the_mean_of_known_token_codes(fitted):
+    documents = ["w1 w2 w2 unknown", "w5"]
+    expected = np.array([_manual_codes(fitted, d).mean(axis=0) for d in documents])
+    np.testing.assert_allclose(fitted.transform(documents), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("pooling, reduce", [("sum", np.sum), ("max", np.max)])
+def test_sum_and_max_pooling(small_table_path, small_corpus, pooling, reduce):
+    embedding = FactorizedEmbedding(small_table_path, rank=4, pooling=pooling)
+    embedding.fit(small_corpus)
+    documents = ["w1 w2 w2 unknown", "w9 w3", "w0"]
+    expected = np.array(
+        [reduce(_manual_codes(embedding, d), axis=0) for d in documents]
+    )
+    np.testing.assert_allclose(embedding.transform(documents), expected, rtol=1e-5)
+
+
+def test_tfidf_pooling_weighs_by_idf_learned_in_fit(small_table_path, small_corpus):
+    embedding = FactorizedEmbedding(small_table_path, rank=4, pooling="tfidf")
+    embedding.fit(small_corpus)
+    n_documents = len(small_corpus)
+    document_frequency = sum("w2" in d.split() for d in small_corpus)
+    idf_w2 = np.log((1 + n_documents) / (1 + document_frequency)) + 1
+    assert embedding.pooling_weights_[embedding.vocabulary_["w2"]] == pytest.approx(
+        idf_w2, rel=1e-5
+    )
+    weights = embedding.pooling_weights_[
+        [embedding.vocabulary_[w] for w in ("w1", "w2", "w2")]
+    ]
+    codes = _manual_codes(embedding, "w1 w2 w2")
+    expected = weights @ codes / weights.sum()
+    np.testing.assert_allclose(
+        embedding.transform(["w1 w2 w2"])[0], expected, rtol=1e-5
+    )
+
+
+def test_sif_pooling_removes_the_common_component_learned_in_fit(
+    small_table_path, small_corpus
+):
+    embedding = FactorizedEmbedding(small_table_path, rank=4, pooling="sif")
+    codes = embedding.fit_transform(small_corpus)
+    np.testing.assert_allclose(codes @ embedding.common_component_, 0, atol=1e-5)
+    # A document's code does not depend on the batch it is transformed in.
+    alone = embedding.transform(small_corpus[:1])
+    np.testing.assert_allclose(alone[0], codes[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("pooling", ["tfidf", "sif"])
+def test_weighted_poolings_need_documents(small_table_path, pooling):
+    with pytest.raises(ValueError, match="pass documents to fit"):
+        FactorizedEmbedding(
+            small_table_path, rank=2, vocabulary="all", pooling=pooling
+        ).fit(None)
+
+
+def test_empty_and_unknown_documents_give_zero_rows_silently(fitted):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        codes = fitted.transform(["", "zebra unicorn", "   ", "w1"])
+    assert np.all(np.isfinite(codes))
+    np.testing.assert_array_equal(codes[:3], 0)
+    assert np.any(codes[3] != 0)
+
+
+def test_fit_transform_equals_fit_then_transform(small_table_path, small_corpus):
+    embedding = FactorizedEmbedding(small_table_path, rank=4)
+    np.testing.assert_allclose(
+        embedding.fit_transform(small_corpus),
+        clone(embedding).fit(small_corpus).transform(small_corpus),
+        rtol=1e-6,
+    )
+
+
+def test_inverse_transform_maps_codes_back(fitted, small_table_path):
+    documents = ["w1 w2", "w3"]
+    table = load_vectors(small_table_path)
+    reconstruction = fitted.inverse_transform(fitted.transform(documents))
+    projected_mean = (
+        (table["w1"] + table["w2"]) / 2 - fitted.mean_
+    ) @ fitted.components_.T @ fitted.components_ + fitted.mean_
+    np.testing.assert_allclose(reconstruction[0], projected_mean, atol=1e-4)
+    assert reconstruction.shape == (2, 12)
+
+
+def test_inverse_transform_rejects_wrong_width_and_nan(fitted):
+    with pytest.raises(ValueError, match="3 columns.*rank_=4"):
+        fitted.inverse_transform(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        fitted.inverse_transform(np.full((1, 4), np.nan))
+
+
+def test_transform_words_returns_word_codes_and_zeros_for_unknown(fitted):
+    codes = fitted.transform_words(["w2", "zebra"])
+    np.testing.assert_array_equal(codes[0], fitted.embedding_[fitted.vocabulary_["w2"]])
+    np.testing.assert_array_equal(codes[1], 0)
+
+
+def test_to_keyedvectors_holds_the_kept_codes(fitted):
+    keyed_vectors = fitted.to_keyedvectors()
+    assert keyed_vectors.index_to_key == list(fitted.vocabulary_)
+    assert keyed_vectors.vector_size == 4
+    np.testing.assert_array_equal(
+        keyed_vectors["w5"], fitted.embedding_[fitted.vocabulary_["w5"]]
+    )
+
+
+def test_dtype_float64_is_kept(small_table_path, small_corpus):
+    embedding = FactorizedEmbedding(small_table_path, rank=3, dtype=np.float64)
+    assert embedding.fit_transform(small_corpus).dtype == np.float64
+    assert embedding.components_.dtype == np.float64
+
+
+def test_unsupported_dtype_is_rejected(small_table_path, small_corpus):
+    with pytest.raises(ValueError, match="dtype=.*int"):
+        FactorizedEmbedding(small_table_path, dtype=np.int32).fit(small_corpus)
+
+
+# -- tokenization ---------------------------------------------------------------
+
+
+def test_default_tokenizer_splits_clitics_and_punctuation_like_glove():
+    embedding = FactorizedEmbedding(rank=2).fit(["The film's plot doesn't work!"])
+    assert {"film", "'s", "does", "n't", "!"} <= set(embedding.vocabulary_)
+
+
+def test_tokenizer_callable_overrides_the_pattern(small_table_path):
+    embedding = FactorizedEmbedding(
+        small_table_path, rank=2, tokenizer=lambda text: text.split("|")
+    ).fit(["w1|w2|w3 w4"])
+    assert set(embedding.vocabulary_) == {"w1", "w2"}
+
+
+def test_token_pattern_and_lowercase(small_table_path):
+    embedding = FactorizedEmbedding(
+        small_table_path, rank=2, token_pattern=r"w\d", lowercase=False
+    ).fit(["W1 w2 w33"])
+    assert set(embedding.vocabulary_) == {"w2", "w3"}
+
+
+# -- input validation --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "X, error, message",
+    [
+        ("w1 w2", TypeError, "got a single str"),
+        (None, TypeError, "got None"),
+        (42, TypeError, "got int"),
+        (["w1", 3], TypeError, "element 1 is 3 of type int"),
+        (["w1", None], TypeError, "element 1 is None"),
+        (np.array([["w1", "w2"]]), ValueError, "shape"),
+    ],
+)
+def test_bad_documents_are_named_in_the_error(fitted, X, error, message):
+    with pytest.raises(error, match=message):
+        fitted.transform(X)
+
+
+def test_fit_on_empty_list_is_an_error(small_table_path):
+    with pytest.raises(ValueError, match="X is empty"):
+        FactorizedEmbedding(small_table_path, rank=2).fit([])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"rank": 0},
+        {"rank": -3},
+        {"rank": 1.5},
+        {"rank": "ten"},
+        {"solver": "svd"},
+        {"pooling": "median"},
+        {"weighting": "idf"},
+        {"vocabulary": "some"},
+        {"lowercase": "yes"},
+    ],
+)
+def test_invalid_parameters_raise_invalid_parameter_error(
+    small_table_path, small_corpus, params
+):
+    with pytest.raises(InvalidParameterError):
+        FactorizedEmbedding(small_table_path, **params).fit(small_corpus)
+
+
+@pytest.mark.parametrize("method", ["transform", "transform_words"])
+def test_methods_before_fit_raise_not_fitted(method):
+    with pytest.raises(NotFittedError):
+        getattr(FactorizedEmbedding(), method)(["a"])
+
+
+def test_inverse_transform_and_export_before_fit_raise_not_fitted():
+    with pytest.raises(NotFittedError):
+        FactorizedEmbedding().inverse_transform(np.zeros((1, 25)))
+    with pytest.raises(NotFittedError):
+        FactorizedEmbedding().to_keyedvectors()
+
+
+# -- scikit-learn citizenship ----------------------------------------------------
+
+
+def test_constructor_only_stores_parameters():
+    embedding = FactorizedEmbedding("no-such-table", rank=-1, pooling="bogus")
+    assert embedding.get_params()["rank"] == -1
+    assert embedding.set_params(rank=7).rank == 7
+
+
+def test_clone_keeps_parameters_and_drops_fitted_state(fitted):
+    cloned = clone(fitted)
+    assert cloned.get_params() == fitted.get_params()
+    assert not hasattr(cloned, "embedding_")
+
+
+def test_pandas_series_in_and_dataframe_out(fitted, small_corpus):
+    pd = pytest.importorskip("pandas")
+    series = pd.Series(small_corpus[:5], index=range(10, 15))
+    embedding = clone(fitted).set_output(transform="pandas").fit(small_corpus)
+    frame = embedding.transform(series)
+    assert list(frame.columns) == [f"factorizedembedding{i}" for i in range(4)]
+    assert list(frame.index) == list(range(10, 15))
+    np.testing.assert_allclose(
+        frame.to_numpy(), fitted.transform(small_corpus[:5]), rtol=1e-6
+    )
+
+
+def test_pickle_round_trip_transforms_identically(fitted, small_corpus):
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(
+        restored.transform(small_corpus), fitted.transform(small_corpus)
+    )
+
+
+def test_pipeline_with_classifier(small_table_path, small_corpus, small_labels):
+    pipeline = make_pipeline(
+        FactorizedEmbedding(small_table_path, rank=4), LogisticRegression()
+    )
+    pipeline.fit(small_corpus, small_labels)
+    assert pipeline.predict(small_corpus).shape == (len(small_corpus),)
+    assert pipeline.score(small_corpus, small_labels) > 0.5
+
+
+def test_column_transformer_on_a_text_column(small_table_path, small_corpus):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"text": small_corpus, "length": range(len(small_corpus))})
+    columns = ColumnTransformer(
+        [("embedding", FactorizedEmbedding(small_table_path, rank=3), "text")],
+        remainder="passthrough",
+    )
+    features = columns.fit_transform(frame)
+    assert features.shape == (len(small_corpus), 4)
+    assert columns.get_feature_names_out()[0] == "embedding__factorizedembedding0"
+
+
+def test_feature_union_beside_tfidf(small_table_path, small_corpus):
+    union = FeatureUnion(
+        [
+            ("tfidf", TfidfVectorizer()),
+            ("embedding", FactorizedEmbedding(small_table_path, rank=3)),
+        ]
+    )
+    features = union.fit_transform(small_corpus)
+    n_terms = len(TfidfVectorizer().fit(small_corpus).vocabulary_)
+    assert features.shape == (len(small_corpus), n_terms + 3)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_grid_search_over_rank(small_table_path, small_corpus, small_labels, n_jobs):
+    pipeline = Pipeline(
+        [
+            ("embedding", FactorizedEmbedding(small_table_path)),
+            ("classifier", LogisticRegression()),
+        ]
+    )
+    search = GridSearchCV(
+        pipeline, {"embedding__rank": [2, 5, 8]}, cv=3, n_jobs=n_jobs
+    ).fit(small_corpus, small_labels)
+    assert search.best_params_["embedding__rank"] in (2, 5, 8)
+    assert (
+        search.best_estimator_.named_steps["embedding"].rank_
+        == search.best_params_["embedding__rank"]
+    )
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+# -- the default table and the real data ----------------------------------------
+
+
+def test_full_rank_on_glove_reproduces_the_vectors(movie_reviews):
+    documents, _ = movie_reviews
+    embedding = FactorizedEmbedding(rank=50).fit(documents[:2000])
+    table = load_vectors("glove-6b-50d")
+    words = list(embedding.vocabulary_)[:5000]
+    original = np.array([table[word] for word in words])
+    reconstruction = embedding.inverse_transform(embedding.transform_words(words))
+    np.testing.assert_allclose(reconstruction, original, atol=1e-4)
+
+
+def test_pickle_of_a_movie_review_model_is_small(movie_reviews):
+    documents, _ = movie_reviews
+    embedding = FactorizedEmbedding(rank=25).fit(documents)
+    size = len(pickle.dumps(embedding))
+    assert size < 5_000_000
+    restored = pickle.loads(pickle.dumps(embedding))
+    np.testing.assert_array_equal(
+        restored.transform(documents[:100]), embedding.transform(documents[:100])
+    )
+
+
+def test_rank_25_keeps_97_percent_of_rank_50_accuracy_on_movie_reviews(movie_reviews):
+    documents, labels = movie_reviews
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+
+    def accuracy(rank):
+        pipeline = make_pipeline(
+            FactorizedEmbedding(rank=rank), LogisticRegression(max_iter=1000)
+        )
+        return cross_val_score(pipeline, documents, labels, cv=folds).mean()
+
+    assert accuracy(25) >= 0.97 * accuracy(50)

@@ -1,0 +1,193 @@
+"""The numeric core against independent numpy computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sklearn_factorembed._factorize import (
+    SOLVERS,
+    Spectrum,
+    decompose,
+    encode,
+    normalize_weights,
+    resolve_rank,
+    truncate,
+)
+
+
+def _table_with_spectrum(singular_values, n_rows=200, seed=0):
+    """A centred-then-shifted table whose centred singular values are known."""
+    rng = np.random.default_rng(seed)
+    n_dims = len(singular_values)
+    left = np.linalg.qr(rng.normal(size=(n_rows, n_dims)))[0]
+    left -= left.mean(axis=0)  # centre, then re-orthonormalize
+    left = np.linalg.qr(left)[0]
+    right = np.linalg.qr(rng.normal(size=(n_dims, n_dims)))[0]
+    mean = rng.normal(size=n_dims) * 5
+    return left @ np.diag(singular_values) @ right.T + mean, mean, right
+
+
+def _reconstruct(table, spectrum):
+    codes = encode(table, spectrum.mean, spectrum.components, dtype=np.float64)
+    return codes @ spectrum.components + spectrum.mean
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_rank_r_matrix_plus_mean_is_reconstructed_exactly(solver):
+    table, _, _ = _table_with_spectrum([9.0, 4.0, 2.0, 0, 0, 0, 0, 0])
+    table = table.astype(np.float32)
+    spectrum = truncate(decompose(table, solver=solver, n_components=3), 3)
+    codes = encode(table, spectrum.mean, spectrum.components)
+    reconstruction = codes @ spectrum.components + spectrum.mean
+    np.testing.assert_allclose(reconstruction, table, atol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["covariance", "full", "randomized"])
+@pytest.mark.parametrize("rank", [1, 3, 5])
+def test_error_equals_norm_of_dropped_singular_values(solver, rank):
+    singular_values = np.array([10.0, 6.0, 3.0, 2.0, 1.0, 0.5, 0.2, 0.1])
+    table, _, _ = _table_with_spectrum(singular_values)
+    spectrum = truncate(decompose(table, solver=solver, random_state=0), rank)
+    error = np.linalg.norm(table - _reconstruct(table, spectrum))
+    dropped = np.linalg.norm(singular_values[rank:])
+    np.testing.assert_allclose(error, dropped, rtol=1e-6)
+    np.testing.assert_allclose(
+        spectrum.relative_error, dropped / np.linalg.norm(singular_values), rtol=1e-6
+    )
+    np.testing.assert_allclose(spectrum.singular_values, singular_values[:rank])
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_mean_is_the_weighted_mean_row(solver):
+    rng = np.random.default_rng(3)
+    table = rng.normal(size=(50, 6)) + 2.0
+    weights = rng.uniform(0, 3, size=50)
+    spectrum = decompose(table, weights, solver=solver)
+    np.testing.assert_allclose(
+        spectrum.mean, np.average(table, axis=0, weights=weights)
+    )
+
+
+@pytest.mark.parametrize("solver", ["auto", "covariance", "full", "randomized"])
+def test_weighted_factorization_matches_explicit_weighted_svd(solver):
+    rng = np.random.default_rng(4)
+    table = rng.normal(size=(80, 7)) @ rng.normal(size=(7, 7)) + 1.0
+    weights = rng.uniform(0.1, 5.0, size=80)
+    spectrum = decompose(table, weights, solver=solver, random_state=0)
+
+    # Independent computation: weights rescaled to mean 1, rows scaled by sqrt(w).
+    scaled_weights = weights / weights.mean()
+    mean = (scaled_weights @ table) / scaled_weights.sum()
+    scaled = (table - mean) * np.sqrt(scaled_weights)[:, None]
+    _, singular_values, right = np.linalg.svd(scaled, full_matrices=False)
+
+    np.testing.assert_allclose(spectrum.singular_values, singular_values, rtol=1e-8)
+    alignment = np.abs(np.sum(spectrum.components * right, axis=1))
+    np.testing.assert_allclose(alignment, 1.0, atol=1e-8)
+
+
+@pytest.mark.parametrize("solver", ["covariance", "randomized", "auto"])
+def test_solvers_agree_with_full_up_to_sign(solver):
+    rng = np.random.default_rng(5)
+    table = rng.normal(size=(300, 10)) * np.geomspace(5, 0.1, 10)
+    weights = rng.uniform(0, 2, size=300)
+    full = truncate(decompose(table, weights, solver="full"), 4)
+    other = truncate(
+        decompose(table, weights, solver=solver, n_components=4, random_state=0), 4
+    )
+    alignment = np.abs(np.sum(full.components * other.components, axis=1))
+    np.testing.assert_allclose(alignment, 1.0, atol=1e-6)
+    np.testing.assert_allclose(other.singular_values, full.singular_values, rtol=1e-6)
+
+
+@pytest.mark.parametrize("rank", [1, 2, 4, 6])
+def test_qr_error_is_never_below_svd_error(rank):
+    rng = np.random.default_rng(6)
+    table = rng.normal(size=(150, 8)) * np.geomspace(4, 0.2, 8) + 1.0
+    svd = truncate(decompose(table, solver="full"), rank)
+    qr = truncate(decompose(table, solver="qr"), rank)
+    qr_error = np.linalg.norm(table - _reconstruct(table, qr))
+    svd_error = np.linalg.norm(table - _reconstruct(table, svd))
+    assert qr_error >= svd_error - 1e-9
+    np.testing.assert_allclose(
+        qr.relative_error, qr_error / np.linalg.norm(table - table.mean(0)), rtol=1e-8
+    )
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_components_have_orthonormal_rows(solver):
+    rng = np.random.default_rng(7)
+    table = rng.normal(size=(60, 9))
+    components = decompose(table, solver=solver, random_state=0).components
+    np.testing.assert_allclose(components @ components.T, np.eye(9), atol=1e-10)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_full_rank_gives_the_table_back(solver):
+    rng = np.random.default_rng(8)
+    table = rng.normal(size=(40, 5)) + 3.0
+    spectrum = decompose(table, solver=solver, random_state=0)
+    np.testing.assert_allclose(_reconstruct(table, spectrum), table, atol=1e-10)
+    assert spectrum.relative_error == pytest.approx(0.0, abs=1e-6)
+
+
+def test_code_dot_products_equal_centred_reconstruction_dot_products():
+    rng = np.random.default_rng(9)
+    table = rng.normal(size=(30, 6)) + 1.0
+    spectrum = truncate(decompose(table), 3)
+    codes = encode(table, spectrum.mean, spectrum.components, dtype=np.float64)
+    centred = codes @ spectrum.components
+    np.testing.assert_allclose(codes @ codes.T, centred @ centred.T, atol=1e-10)
+
+
+def test_rank_fraction_picks_smallest_rank_reaching_it():
+    spectrum = Spectrum(np.zeros(4), np.eye(4), np.sqrt([5.0, 3.0, 1.5, 0.5]), 10.0)
+    assert resolve_rank(0.5, spectrum) == 1
+    assert resolve_rank(0.51, spectrum) == 2
+    assert resolve_rank(0.8, spectrum) == 2
+    assert resolve_rank(0.81, spectrum) == 3
+    assert resolve_rank(0.99, spectrum) == 4
+
+
+def test_integer_rank_above_available_directions_is_rejected():
+    spectrum = Spectrum(np.zeros(3), np.eye(3), np.ones(3), 3.0)
+    with pytest.raises(ValueError, match="rank=4"):
+        resolve_rank(4, spectrum)
+
+
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        (np.ones(4), "shape"),
+        (np.array([1.0, -1.0, 1.0]), "non-negative"),
+        (np.array([1.0, np.nan, 1.0]), "finite"),
+        (np.zeros(3), "zero"),
+    ],
+)
+def test_invalid_weights_are_rejected(weights, message):
+    with pytest.raises(ValueError, match=message):
+        normalize_weights(weights, 3)
+
+
+def test_unknown_solver_is_rejected():
+    with pytest.raises(ValueError, match="solver='svd'"):
+        decompose(np.ones((3, 2)), solver="svd")
+
+
+def test_memory_mapped_table_in_several_blocks_matches_in_memory(tmp_path, monkeypatch):
+    import sklearn_factorembed._factorize as factorize
+
+    monkeypatch.setattr(factorize, "_BLOCK_ROWS", 7)
+    rng = np.random.default_rng(10)
+    table = (rng.normal(size=(50, 4)) + 2).astype(np.float32)
+    np.save(tmp_path / "table.npy", table)
+    mapped = np.load(tmp_path / "table.npy", mmap_mode="r")
+    weights = rng.uniform(size=50)
+    blocked = decompose(mapped, weights)
+    direct = np.linalg.svd(
+        (table - np.average(table, axis=0, weights=weights))
+        * np.sqrt(weights / weights.mean())[:, None],
+        compute_uv=False,
+    )
+    np.testing.assert_allclose(blocked.singular_values, direct, rtol=1e-5)
