@@ -19,6 +19,14 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._factorize import SOLVERS, decompose, encode, resolve_rank, truncate
+from ._quantize import (
+    default_subvectors,
+    dequantize_int8,
+    dequantize_product,
+    divisors,
+    quantize_int8,
+    quantize_product,
+)
 from ._text import (
     DEFAULT_TOKEN_PATTERN,
     POOLINGS,
@@ -107,15 +115,31 @@ class FactorizedEmbedding(
         Function from a document to its tokens; overrides ``token_pattern``.
     dtype : {np.float32, np.float64}, default=np.float32
         Dtype of the stored factors and of the output.
+    quantization : {"int8", "pq"} or None, default=None
+        How the word codes are stored. ``"int8"`` keeps each code column as int8
+        levels with a per-column scale and offset (a quarter of float32; every
+        entry within half a step of its float value). ``"pq"`` is product
+        quantization: the ``rank_`` columns are split into ``pq_subvectors``
+        groups, k-means learns 256 centroids per group (weighted like the
+        factorization), and each word stores one byte per group. ``embedding_``
+        then holds the dequantized codes, which every method uses; pickles
+        carry only the quantized form.
+    pq_subvectors : int or None, default=None
+        Number of groups of ``quantization="pq"``, hence bytes per word; must
+        divide ``rank_``. None picks the divisor of ``rank_`` nearest
+        ``rank_ / 5`` (5 for rank 25, 4 for rank 20, 2 for rank 10). Ignored by
+        the other quantizations.
     random_state : int, RandomState instance or None, default=None
-        Seed of the ``"randomized"`` solver.
+        Seed of the ``"randomized"`` solver and of the k-means of
+        ``quantization="pq"``.
 
     Attributes
     ----------
     vocabulary_ : dict of str to int
         Kept word -> row of ``embedding_``.
     embedding_ : ndarray of shape (n_words, rank_)
-        The word codes ``A = U_r S_r``.
+        The word codes ``A = U_r S_r``; with ``quantization``, their dequantized
+        form, rebuilt from ``quantized_codes_`` when unpickled.
     components_ : ndarray of shape (rank_, d)
         The orthonormal directions ``B = V_r^T``.
     mean_ : ndarray of shape (d,)
@@ -137,6 +161,23 @@ class FactorizedEmbedding(
         Per-word weights of ``"tfidf"`` and ``"sif"`` pooling.
     common_component_ : ndarray of shape (rank_,) or None
         The direction ``"sif"`` pooling removes.
+    quantized_codes_ : ndarray or None
+        The stored word codes with ``quantization``: int8 levels of shape
+        ``(n_words, rank_)`` for ``"int8"``, uint8 centroid indices of shape
+        ``(n_words, pq_subvectors)`` for ``"pq"``.
+    code_scales_, code_offsets_ : ndarray of shape (rank_,) or None
+        With ``"int8"``: ``embedding_ = code_offsets_ + code_scales_ *
+        quantized_codes_``, column by column.
+    codebooks_ : ndarray of shape (n_subvectors, 256, rank_ // n_subvectors) or None
+        With ``"pq"``: the float16 centroids of each group of columns.
+    bytes_per_word_ : float
+        Bytes of the stored word codes per kept word, the shared scales or
+        codebooks spread over the words: ``4 * rank_`` for float32 codes,
+        ``rank_`` (plus 8 bytes per column over ``n_words``) for ``"int8"``,
+        ``pq_subvectors`` (plus the codebooks over ``n_words``) for ``"pq"``.
+    nbytes_ : int
+        Bytes of all the fitted arrays as pickled, the word codes in their
+        stored (quantized) form.
 
     See Also
     --------
@@ -173,6 +214,8 @@ class FactorizedEmbedding(
         "token_pattern": [str],
         "tokenizer": [callable, None],
         "dtype": [type, str, np.dtype],
+        "quantization": [StrOptions({"int8", "pq"}), None],
+        "pq_subvectors": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
     }
 
@@ -189,6 +232,8 @@ class FactorizedEmbedding(
         token_pattern=DEFAULT_TOKEN_PATTERN,
         tokenizer=None,
         dtype=np.float32,
+        quantization=None,
+        pq_subvectors=None,
         random_state=None,
     ):
         self.vectors = vectors
@@ -201,6 +246,8 @@ class FactorizedEmbedding(
         self.token_pattern = token_pattern
         self.tokenizer = tokenizer
         self.dtype = dtype
+        self.quantization = quantization
+        self.pq_subvectors = pq_subvectors
         self.random_state = random_state
 
     def _build_analyzer(self):
@@ -339,6 +386,7 @@ class FactorizedEmbedding(
         self.reconstruction_error_ = spectrum.relative_error
         self.n_parameters_ = n_words * self.rank_ + self.rank_ * n_dims + n_dims
         self.compression_ratio_ = n_words * n_dims / self.n_parameters_
+        self._quantize(weights)
 
         self.pooling_weights_ = None
         self.common_component_ = None
@@ -347,7 +395,77 @@ class FactorizedEmbedding(
         elif self.pooling == "sif":
             self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
             self.common_component_ = self._common_component(counts)
+        self.nbytes_ = sum(
+            value.nbytes
+            for value in self.__getstate__().values()
+            if isinstance(value, np.ndarray)
+        )
         return counts
+
+    def _quantize(self, weights: np.ndarray | None) -> None:
+        """Store the codes of ``embedding_`` quantized; replace it by their
+        dequantized form, so that every method pools what is stored."""
+        self.quantized_codes_ = None
+        self.code_scales_ = None
+        self.code_offsets_ = None
+        self.codebooks_ = None
+        n_words = len(self.embedding_)
+        if self.quantization is None:
+            self.bytes_per_word_ = float(self.embedding_.itemsize * self.rank_)
+            return
+        if self.quantization == "int8":
+            self.quantized_codes_, self.code_scales_, self.code_offsets_ = (
+                quantize_int8(self.embedding_)
+            )
+            shared = self.code_scales_.nbytes + self.code_offsets_.nbytes
+        else:
+            n_subvectors = (
+                default_subvectors(self.rank_)
+                if self.pq_subvectors is None
+                else self.pq_subvectors
+            )
+            if self.rank_ % n_subvectors:
+                raise ValueError(
+                    f"pq_subvectors={n_subvectors} does not divide rank_="
+                    f"{self.rank_}; use one of {divisors(self.rank_)}"
+                )
+            self.quantized_codes_, self.codebooks_ = quantize_product(
+                self.embedding_,
+                n_subvectors,
+                sample_weight=weights,
+                random_state=self.random_state,
+            )
+            shared = self.codebooks_.nbytes
+        self.bytes_per_word_ = (self.quantized_codes_.nbytes + shared) / n_words
+        self.embedding_ = self._dequantize()
+
+    def _dequantize(self) -> np.ndarray:
+        if self.codebooks_ is not None:
+            return dequantize_product(
+                self.quantized_codes_, self.codebooks_, dtype=self.components_.dtype
+            )
+        return dequantize_int8(
+            self.quantized_codes_,
+            self.code_scales_,
+            self.code_offsets_,
+            dtype=self.components_.dtype,
+        )
+
+    # With quantization, ``embedding_`` is a derived array, rebuilt from the
+    # quantized codes in ``__setstate__``: pickles (and ``save``, which stores
+    # the state returned here) carry only the quantized form, so their size
+    # shows the gain. It stays a plain attribute rather than a property so that
+    # unquantized models and every method see one ``embedding_`` as before.
+    def __getstate__(self):
+        state = super().__getstate__()
+        if state.get("quantized_codes_") is not None:
+            state = {key: value for key, value in state.items() if key != "embedding_"}
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if getattr(self, "quantized_codes_", None) is not None:
+            self.embedding_ = self._dequantize()
 
     def _common_component(self, counts: sp.csr_matrix) -> np.ndarray:
         pooled = pool(

@@ -20,6 +20,9 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.metrics import pairwise_distances_argmin
+
+from ._factorize import normalize_weights
 
 INT8_LEVELS = 255
 PQ_CENTROIDS = 256
@@ -93,8 +96,9 @@ def quantize_product(
     n_subvectors : int
         Number of column groups; must divide ``r``.
     sample_weight : array-like of shape (n,), default=None
-        Row weights of the k-means objective: centroids then follow the rows
-        that weigh most.
+        Non-negative row weights of the k-means objective: centroids follow
+        the rows that weigh most, and rows of weight 0 do not move them (they
+        still get the index of their nearest centroid).
     random_state : int, RandomState instance or None, default=None
         Seed of k-means.
 
@@ -107,9 +111,9 @@ def quantize_product(
         the bytes per row (they are shared by all rows, but at 50,000 rows and
         5 groups a float32 codebook still adds 0.5 byte per row) at a rounding
         error (relative 5e-4) far below the quantization error. A group with at
-        most 256 distinct sub-vectors gets one centroid per distinct sub-vector
-        (exact up to that rounding), and the rows of its codebook beyond those
-        are zeros that no index points at.
+        most 256 distinct (weighted) sub-vectors gets one centroid per distinct
+        sub-vector (exact up to that rounding), and the rows of its codebook
+        beyond those are zeros that no index points at.
 
     Examples
     --------
@@ -131,23 +135,28 @@ def quantize_product(
             f"dimensions; use one of {divisors(n_columns)}"
         )
     group_width = n_columns // n_subvectors
+    weights = normalize_weights(sample_weight, n_rows)
+    weighted = weights > 0
     indices = np.empty((n_rows, n_subvectors), dtype=np.uint8)
     codebooks = np.zeros((n_subvectors, PQ_CENTROIDS, group_width), dtype=np.float16)
     for group in range(n_subvectors):
         subvectors = codes[:, group * group_width : (group + 1) * group_width]
-        n_distinct = len(np.unique(subvectors, axis=0))
-        if n_distinct <= PQ_CENTROIDS:
+        distinct = np.unique(subvectors[weighted], axis=0)
+        if len(distinct) <= PQ_CENTROIDS:
             # Every distinct sub-vector is its own centroid: exact, and k-means
             # would warn that it found fewer clusters than asked for.
-            centroids, labels = np.unique(subvectors, axis=0, return_inverse=True)
-            labels = labels.ravel()
+            centroids = distinct
         else:
-            kmeans = KMeans(
-                n_clusters=PQ_CENTROIDS, n_init=1, random_state=random_state
-            ).fit(subvectors, sample_weight=sample_weight)
-            centroids, labels = kmeans.cluster_centers_, kmeans.labels_
+            centroids = (
+                KMeans(n_clusters=PQ_CENTROIDS, n_init=1, random_state=random_state)
+                .fit(subvectors[weighted], sample_weight=weights[weighted])
+                .cluster_centers_
+            )
         codebooks[group, : len(centroids)] = centroids
-        indices[:, group] = labels
+        # Nearest of the centroids as stored, for every row (weighted or not).
+        indices[:, group] = pairwise_distances_argmin(
+            subvectors, codebooks[group, : len(centroids)].astype(np.float64)
+        )
     return indices, codebooks
 
 
