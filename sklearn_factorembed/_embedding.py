@@ -18,7 +18,14 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._factorize import SOLVERS, decompose, encode, resolve_rank, truncate
+from ._factorize import SOLVERS, Spectrum, decompose, encode, resolve_rank, truncate
+from ._postprocess import (
+    POSTPROCESSINGS,
+    default_n_removed,
+    dominant_directions,
+    remove_directions,
+    strip_leading_directions,
+)
 from ._quantize import (
     default_subvectors,
     dequantize_int8,
@@ -104,6 +111,19 @@ class FactorizedEmbedding(
         with ``p`` from the fit corpus, minus the projection on the common
         component of the fit documents (learned in ``fit``, never on the batch
         being transformed).
+    postprocess : {"abtt", "ppa"} or None, default=None
+        Post-processing of the kept table, learned in ``fit`` with the same row
+        weights as the factorization. ``"abtt"`` (all-but-the-top, Mu &
+        Viswanath 2018) removes the mean and the top ``n_removed`` principal
+        directions before factorizing. ``"ppa"`` (Raunak et al. 2019) does the
+        same, factorizes to ``rank + n_removed`` directions and removes the top
+        ``n_removed`` directions of those codes, leaving ``rank``. The removed
+        directions are ``removed_directions_``; ``components_`` stay orthonormal
+        and orthogonal to them, so every output (``transform``,
+        ``transform_words``, ``to_keyedvectors``) is post-processed alike.
+    n_removed : int or "auto", default="auto"
+        Directions each post-processing pass removes; ``"auto"`` is ``d / 100``
+        rounded, at least 1, as in the paper. Ignored without ``postprocess``.
     lowercase : bool, default=True
         Lower-case documents before tokenizing (GloVe is lower case; word2vec's
         Google News table is not).
@@ -156,7 +176,9 @@ class FactorizedEmbedding(
         ``n_words * d / n_parameters_``.
     reconstruction_error_ : float
         Frobenius error of ``embedding_ @ components_ + mean_`` against the kept
-        table (weighted), relative to the centred table: 0 is exact.
+        table (weighted), relative to the centred table: 0 is exact. With
+        ``postprocess``, against the post-processed table (after the first pass),
+        which ``explained_variance_ratio_`` and a float ``rank`` refer to as well.
     pooling_weights_ : ndarray of shape (n_words,) or None
         Per-word weights of ``"tfidf"`` and ``"sif"`` pooling.
     common_component_ : ndarray of shape (rank_,) or None
@@ -178,6 +200,9 @@ class FactorizedEmbedding(
     nbytes_ : int
         Bytes of all the fitted arrays as pickled, the word codes in their
         stored (quantized) form.
+    removed_directions_ : ndarray of shape (n_removed_total, d) or None
+        The orthonormal directions ``postprocess`` removed (``n_removed`` for
+        ``"abtt"``, twice that for ``"ppa"``), None without post-processing.
 
     See Also
     --------
@@ -210,6 +235,8 @@ class FactorizedEmbedding(
         ],
         "weighting": [StrOptions({"frequency"}), None],
         "pooling": [StrOptions(set(POOLINGS))],
+        "postprocess": [StrOptions(set(POSTPROCESSINGS)), None],
+        "n_removed": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "lowercase": ["boolean"],
         "token_pattern": [str],
         "tokenizer": [callable, None],
@@ -228,6 +255,8 @@ class FactorizedEmbedding(
         vocabulary="corpus",
         weighting="frequency",
         pooling="mean",
+        postprocess=None,
+        n_removed="auto",
         lowercase=True,
         token_pattern=DEFAULT_TOKEN_PATTERN,
         tokenizer=None,
@@ -242,6 +271,8 @@ class FactorizedEmbedding(
         self.vocabulary = vocabulary
         self.weighting = weighting
         self.pooling = pooling
+        self.postprocess = postprocess
+        self.n_removed = n_removed
         self.lowercase = lowercase
         self.token_pattern = token_pattern
         self.tokenizer = tokenizer
@@ -358,19 +389,9 @@ class FactorizedEmbedding(
             if not weights.any():  # no kept word occurs in the corpus
                 weights = None
 
-        spectrum = decompose(
-            kept_table,
-            weights,
-            solver=self.solver,
-            n_components=self.rank if isinstance(self.rank, Integral) else None,
-            random_state=self.random_state,
-        )
-        if not np.all(np.isfinite(spectrum.mean)):
-            raise ValueError(
-                f"the table {self._vectors_name()!r} holds NaN or infinite values"
-            )
-        self.rank_ = resolve_rank(self.rank, spectrum)
-        spectrum = truncate(spectrum, self.rank_)
+        spectrum, removed = self._factorize(kept_table, weights)
+        self.rank_ = len(spectrum.components)
+        self.removed_directions_ = None if removed is None else removed.astype(dtype)
 
         words = (
             table.index_to_key[rows]
@@ -467,6 +488,62 @@ class FactorizedEmbedding(
         if getattr(self, "quantized_codes_", None) is not None:
             self.embedding_ = self._dequantize()
 
+    def _n_removed_per_pass(self, n_dims: int) -> int:
+        if self.postprocess is None:
+            return 0
+        if self.n_removed == "auto":
+            return default_n_removed(n_dims)
+        return int(self.n_removed)
+
+    def _factorize(self, kept_table: np.ndarray, weights: np.ndarray | None):
+        """The truncated factorization of the (post-processed) kept table, and
+        the directions the post-processing removed (None without it)."""
+        n_words, n_dims = kept_table.shape
+        n_removed = self._n_removed_per_pass(n_dims)
+        n_passes = {None: 0, "abtt": 1, "ppa": 2}[self.postprocess]
+        n_available = min(n_words, n_dims) - n_passes * n_removed
+        if n_available < (self.rank if isinstance(self.rank, Integral) else 1):
+            raise ValueError(
+                f"rank={self.rank} exceeds the {n_available} directions left of "
+                f"the {min(n_words, n_dims)} available once postprocess="
+                f"{self.postprocess!r} removes n_removed={n_removed} direction(s) "
+                f"{n_passes} time(s); lower rank or n_removed"
+            )
+        mean, removed, table = None, None, kept_table
+        if self.postprocess is not None:
+            mean, removed = dominant_directions(kept_table, weights, n_removed)
+            table = remove_directions(kept_table, mean, removed)
+        # PPA's second pass removes n_removed directions of the codes: factorize
+        # to that many more so that rank_ informative directions remain.
+        n_extra = n_removed if self.postprocess == "ppa" else 0
+        spectrum = decompose(
+            table,
+            weights,
+            solver=self.solver,
+            n_components=(
+                self.rank + n_extra if isinstance(self.rank, Integral) else None
+            ),
+            random_state=self.random_state,
+        )
+        mean = spectrum.mean if mean is None else mean
+        if not np.all(np.isfinite(mean)):
+            raise ValueError(
+                f"the table {self._vectors_name()!r} holds NaN or infinite values"
+            )
+        rank = min(resolve_rank(self.rank, spectrum), n_available)
+        spectrum = truncate(spectrum, rank + n_extra)
+        # The post-processed table is centred; its codes take the original mean.
+        spectrum = Spectrum(
+            mean, spectrum.components, spectrum.singular_values, spectrum.total_variance
+        )
+        if self.postprocess == "ppa":
+            codes = encode(table, np.zeros(n_dims), spectrum.components, np.float64)
+            spectrum, second = strip_leading_directions(
+                spectrum, codes, weights, n_removed
+            )
+            removed = np.vstack([removed, second])
+        return spectrum, removed
+
     def _common_component(self, counts: sp.csr_matrix) -> np.ndarray:
         pooled = pool(
             counts, self.embedding_, pooling="sif", word_weights=self.pooling_weights_
@@ -537,6 +614,9 @@ class FactorizedEmbedding(
 
     def inverse_transform(self, X):
         """Map codes back to the d-dim space: ``X @ components_ + mean_``.
+
+        With ``postprocess``, the result is in the post-processed space shifted
+        back by the mean: it has no component along ``removed_directions_``.
 
         Parameters
         ----------
