@@ -16,9 +16,22 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+)
 
-from ._factorize import SOLVERS, Spectrum, decompose, encode, resolve_rank, truncate
+from ._factorize import (
+    SOLVERS,
+    Spectrum,
+    decompose,
+    encode,
+    resolve_rank,
+    supervised_spectrum,
+    truncate,
+)
 from ._postprocess import (
     POSTPROCESSINGS,
     default_n_removed,
@@ -116,6 +129,15 @@ class FactorizedEmbedding(
     n_removed : int or "auto", default="auto"
         Directions each post-processing pass removes; ``"auto"`` is ``d / 100``
         rounded, at least 1, as in the paper. Ignored without ``postprocess``.
+    supervised : bool, default=False
+        Let ``fit(X, y)`` use the labels: the first directions are Fisher's
+        discriminants (LDA, at most ``n_classes - 1``) of the fit documents
+        pooled in the d-dim (post-processed) space, the others the top weighted
+        variance directions orthogonal to them. The subspace then keeps what
+        separates the classes as well as what carries the most variance; in a
+        Pipeline or a grid search only the training folds' labels are seen. The
+        variance part always uses the covariance solver, and a float ``rank``
+        is resolved on the unsupervised spectrum.
     lowercase : bool, default=True
         Lower-case documents before tokenizing (GloVe is lower case; word2vec's
         Google News table is not).
@@ -196,6 +218,7 @@ class FactorizedEmbedding(
         "pooling": [StrOptions(set(POOLINGS))],
         "postprocess": [StrOptions(set(POSTPROCESSINGS)), None],
         "n_removed": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "supervised": ["boolean"],
         "lowercase": ["boolean"],
         "token_pattern": [str],
         "tokenizer": [callable, None],
@@ -214,6 +237,7 @@ class FactorizedEmbedding(
         pooling="mean",
         postprocess=None,
         n_removed="auto",
+        supervised=False,
         lowercase=True,
         token_pattern=DEFAULT_TOKEN_PATTERN,
         tokenizer=None,
@@ -228,6 +252,7 @@ class FactorizedEmbedding(
         self.pooling = pooling
         self.postprocess = postprocess
         self.n_removed = n_removed
+        self.supervised = supervised
         self.lowercase = lowercase
         self.token_pattern = token_pattern
         self.tokenizer = tokenizer
@@ -310,12 +335,14 @@ class FactorizedEmbedding(
             return "KeyedVectors"
         return str(self.vectors)
 
-    def _fit(self, X):
+    def _fit(self, X, y=None):
         dtype = self._check_dtype()
         table = load_vectors(self.vectors)
         documents = None if X is None else check_documents(X)
         if documents is not None and len(documents) == 0:
             raise ValueError("X is empty: fit needs at least one document")
+        if self.supervised:
+            labels = self._check_labels(documents, y)
         if self.pooling in ("tfidf", "sif") and documents is None:
             raise ValueError(
                 f"pooling={self.pooling!r} learns word weights from the fit "
@@ -342,7 +369,17 @@ class FactorizedEmbedding(
             if not weights.any():  # no kept word occurs in the corpus
                 weights = None
 
+        self.pooling_weights_ = None
+        if self.pooling == "tfidf":
+            self.pooling_weights_ = idf_weights(counts).astype(dtype)
+        elif self.pooling == "sif":
+            self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
+
         spectrum, removed = self._factorize(kept_table, weights)
+        if self.supervised:
+            spectrum = self._supervise(
+                spectrum, removed, kept_table, weights, counts, labels
+            )
         self.rank_ = len(spectrum.components)
         self.removed_directions_ = None if removed is None else removed.astype(dtype)
 
@@ -361,14 +398,49 @@ class FactorizedEmbedding(
         self.n_parameters_ = n_words * self.rank_ + self.rank_ * n_dims + n_dims
         self.compression_ratio_ = n_words * n_dims / self.n_parameters_
 
-        self.pooling_weights_ = None
         self.common_component_ = None
-        if self.pooling == "tfidf":
-            self.pooling_weights_ = idf_weights(counts).astype(dtype)
-        elif self.pooling == "sif":
-            self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
+        if self.pooling == "sif":
             self.common_component_ = self._common_component(counts)
         return counts
+
+    def _check_labels(self, documents, y) -> np.ndarray:
+        if y is None or documents is None:
+            raise ValueError(
+                "supervised=True learns directions that separate the classes of "
+                f"the fit documents; pass documents and their labels, fit(X, y) "
+                f"(got {'X=None' if documents is None else 'y=None'})"
+            )
+        labels = np.asarray(y)
+        check_consistent_length(documents, labels)
+        check_classification_targets(labels)
+        if len(np.unique(labels)) < 2:
+            raise ValueError(
+                f"supervised=True needs at least two classes in y, got "
+                f"{np.unique(labels)!r}"
+            )
+        return labels
+
+    def _supervise(self, spectrum, removed, kept_table, weights, counts, labels):
+        """Trade the variance-only directions for the discriminants of the
+        pooled fit documents followed by the top variance directions orthogonal
+        to them, in the space the post-processing left."""
+        if removed is None:
+            table = np.asarray(kept_table, dtype=np.float64) - spectrum.mean
+        else:
+            table = remove_directions(kept_table, spectrum.mean, removed)
+        documents = pool(
+            counts, table, pooling=self.pooling, word_weights=self.pooling_weights_
+        )
+        supervised = truncate(
+            supervised_spectrum(table, weights, documents, labels),
+            len(spectrum.components),
+        )
+        return Spectrum(
+            spectrum.mean,
+            supervised.components,
+            supervised.singular_values,
+            supervised.total_variance,
+        )
 
     def _n_removed_per_pass(self, n_dims: int) -> int:
         if self.postprocess is None:
@@ -453,14 +525,15 @@ class FactorizedEmbedding(
         X : iterable of str, pandas Series or None
             The fit corpus. ``None`` is allowed when ``vocabulary`` is not
             ``"corpus"`` and ``pooling`` learns nothing from documents.
-        y : None
-            Ignored.
+        y : array-like of shape (n_documents,) or None
+            Class labels of ``X``, used only with ``supervised=True`` (then
+            required); ignored otherwise, as by PCA.
 
         Returns
         -------
         self : FactorizedEmbedding
         """
-        self._fit(X)
+        self._fit(X, y)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -471,7 +544,7 @@ class FactorizedEmbedding(
         -------
         ndarray of shape (n_documents, rank_)
         """
-        counts = self._fit(X)
+        counts = self._fit(X, y)
         if counts is None:
             raise ValueError("fit_transform needs documents; X is None")
         return self._pool(counts)
