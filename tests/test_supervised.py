@@ -44,7 +44,14 @@ def signal_in_low_variance():
 
 
 def _params(table, **params):
-    return {"vectors": table, "weighting": None, "dtype": np.float64, **params}
+    return {
+        "vectors": table,
+        "weighting": None,
+        "pooling": "mean",
+        "postprocess": None,
+        "dtype": np.float64,
+        **params,
+    }
 
 
 def test_supervised_rank_one_keeps_the_class_signal_unsupervised_loses_it(
