@@ -16,9 +16,22 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+)
 
-from ._factorize import SOLVERS, Spectrum, decompose, encode, resolve_rank, truncate
+from ._factorize import (
+    SOLVERS,
+    Spectrum,
+    decompose,
+    encode,
+    resolve_rank,
+    supervised_spectrum,
+    truncate,
+)
 from ._postprocess import (
     POSTPROCESSINGS,
     default_n_removed,
@@ -49,14 +62,41 @@ from ._vectors import DEFAULT_VECTORS, load_vectors
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def frequency_weights(word_counts: np.ndarray) -> np.ndarray:
-    """Row weights of the factorization from corpus token counts.
+WEIGHTINGS = ("frequency", "log-frequency")
 
-    ``log(1 + count)``: frequent words matter more than rare ones, but not in
-    proportion to their counts, which would hand the whole subspace to a few
-    function words and punctuation.
+
+def frequency_weights(word_counts: np.ndarray, weighting: str) -> np.ndarray:
+    """Row weights of the factorization from token counts.
+
+    ``"frequency"`` is ``sqrt(count)``, ``"log-frequency"`` ``log(1 + count)``:
+    frequent words matter more than rare ones, but not in proportion to their
+    counts, which would hand the whole subspace to a few function words and
+    punctuation. The square root won on the classification and word-similarity
+    benchmarks (``benchmarks/quality.py``).
+
+    Examples
+    --------
+    >>> frequency_weights(np.array([0.0, 4.0]), "frequency")
+    array([0., 2.])
     """
-    return np.log1p(word_counts)
+    if weighting == "log-frequency":
+        return np.log1p(word_counts)
+    return np.sqrt(word_counts)
+
+
+def zipf_counts(table_rows: np.ndarray) -> np.ndarray:
+    """Relative token counts of words from their rows in a frequency-ordered table.
+
+    Pretrained tables (GloVe, word2vec, fastText) list words from the most to
+    the least frequent; by Zipf's law the word of row ``i`` occurs about
+    ``1 / (i + 1)`` times as often as the first.
+
+    Examples
+    --------
+    >>> zipf_counts(np.array([0, 1, 3]))
+    array([1.  , 0.5 , 0.25])
+    """
+    return 1.0 / (np.asarray(table_rows, dtype=np.float64) + 1.0)
 
 
 class FactorizedEmbedding(
@@ -96,22 +136,32 @@ class FactorizedEmbedding(
         rows picked by column-pivoted QR: orthogonal but not Eckart-Young
         optimal, its error is at least that of SVD (see
         ``reconstruction_error_``).
-    vocabulary : "corpus", "all", int or list of str, default="corpus"
+    vocabulary : "corpus", "all", int or list of str, default="all"
         The words kept: those of the fit documents found in the table
         (``"corpus"``), the whole table (``"all"``), its ``k`` first rows (``int``;
         pretrained tables are ordered by frequency), or the given words. With
-        anything but ``"corpus"``, ``fit(None)`` is allowed.
-    weighting : "frequency" or None, default="frequency"
-        ``"frequency"`` weighs each kept word by ``log(1 + count)`` of its count in
-        the fit corpus, so the factors favour the words the task uses; ``None``
-        (or fitting without documents) weighs all kept words equally.
-    pooling : {"mean", "sum", "max", "tfidf", "sif"}, default="mean"
+        anything but ``"corpus"``, ``fit(None)`` is allowed. The default keeps a
+        code for every word of the table, so that words unseen in ``fit`` still
+        count in ``transform`` (``"corpus"`` cost about 1.5% accuracy on movie
+        reviews); words absent from the fit corpus are encoded, not fitted, so
+        fitting costs little more, but ``embedding_`` has a row per table word.
+    weighting : {"frequency", "log-frequency"} or None, default="frequency"
+        ``"frequency"`` weighs each kept word by ``sqrt(count)`` of its count in
+        the fit corpus (``"log-frequency"`` by ``log(1 + count)``), so the factors
+        favour the words the task uses; words absent from the fit corpus get no
+        weight (they are encoded, not fitted). Fitting without documents, the
+        counts are estimated from the order of the table by Zipf's law (see
+        :func:`zipf_counts`), which assumes the table lists words from the most
+        to the least frequent, as pretrained tables do. ``None`` weighs all kept
+        words equally.
+    pooling : {"mean", "sum", "max", "tfidf", "sif"}, default="sif"
         How word codes become a document code. ``"tfidf"`` is a mean weighted by
         the idf learned in ``fit``; ``"sif"`` a mean weighted by ``a / (a + p(w))``
         with ``p`` from the fit corpus, minus the projection on the common
         component of the fit documents (learned in ``fit``, never on the batch
-        being transformed).
-    postprocess : {"abtt", "ppa"} or None, default=None
+        being transformed); fitted without documents, ``p`` follows Zipf's law
+        over the table order (see ``weighting``) and no component is removed.
+    postprocess : {"abtt", "ppa"} or None, default="abtt"
         Post-processing of the kept table, learned in ``fit`` with the same row
         weights as the factorization. ``"abtt"`` (all-but-the-top, Mu &
         Viswanath 2018) removes the mean and the top ``n_removed`` principal
@@ -124,6 +174,15 @@ class FactorizedEmbedding(
     n_removed : int or "auto", default="auto"
         Directions each post-processing pass removes; ``"auto"`` is ``d / 100``
         rounded, at least 1, as in the paper. Ignored without ``postprocess``.
+    supervised : bool, default=False
+        Let ``fit(X, y)`` use the labels: the first directions are Fisher's
+        discriminants (LDA, at most ``n_classes - 1``) of the fit documents
+        pooled in the d-dim (post-processed) space, the others the top weighted
+        variance directions orthogonal to them. The subspace then keeps what
+        separates the classes as well as what carries the most variance; in a
+        Pipeline or a grid search only the training folds' labels are seen. The
+        variance part always uses the covariance solver, and a float ``rank``
+        is resolved on the unsupervised spectrum.
     lowercase : bool, default=True
         Lower-case documents before tokenizing (GloVe is lower case; word2vec's
         Google News table is not).
@@ -233,10 +292,11 @@ class FactorizedEmbedding(
             list,
             tuple,
         ],
-        "weighting": [StrOptions({"frequency"}), None],
+        "weighting": [StrOptions(set(WEIGHTINGS)), None],
         "pooling": [StrOptions(set(POOLINGS))],
         "postprocess": [StrOptions(set(POSTPROCESSINGS)), None],
         "n_removed": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "supervised": ["boolean"],
         "lowercase": ["boolean"],
         "token_pattern": [str],
         "tokenizer": [callable, None],
@@ -252,11 +312,12 @@ class FactorizedEmbedding(
         rank=25,
         *,
         solver="auto",
-        vocabulary="corpus",
+        vocabulary="all",
         weighting="frequency",
-        pooling="mean",
-        postprocess=None,
+        pooling="sif",
+        postprocess="abtt",
         n_removed="auto",
+        supervised=False,
         lowercase=True,
         token_pattern=DEFAULT_TOKEN_PATTERN,
         tokenizer=None,
@@ -273,6 +334,7 @@ class FactorizedEmbedding(
         self.pooling = pooling
         self.postprocess = postprocess
         self.n_removed = n_removed
+        self.supervised = supervised
         self.lowercase = lowercase
         self.token_pattern = token_pattern
         self.tokenizer = tokenizer
@@ -357,16 +419,18 @@ class FactorizedEmbedding(
             return "KeyedVectors"
         return str(self.vectors)
 
-    def _fit(self, X):
+    def _fit(self, X, y=None):
         dtype = self._check_dtype()
         table = load_vectors(self.vectors)
         documents = None if X is None else check_documents(X)
         if documents is not None and len(documents) == 0:
             raise ValueError("X is empty: fit needs at least one document")
-        if self.pooling in ("tfidf", "sif") and documents is None:
+        if self.supervised:
+            labels = self._check_labels(documents, y)
+        if self.pooling == "tfidf" and documents is None:
             raise ValueError(
-                f"pooling={self.pooling!r} learns word weights from the fit "
-                "documents; pass documents to fit"
+                "pooling='tfidf' learns word weights from the fit documents; pass "
+                "documents to fit"
             )
         rows, counts = self._select_rows(table, documents)
         kept_table = table.vectors[rows]
@@ -382,14 +446,34 @@ class FactorizedEmbedding(
                 "vocabulary; use a lower rank or a larger vocabulary"
             )
 
-        word_counts = None if counts is None else np.asarray(counts.sum(axis=0)).ravel()
+        if counts is None:
+            word_counts = zipf_counts(np.arange(len(table))[rows])
+        else:
+            word_counts = np.asarray(counts.sum(axis=0)).ravel()
         weights = None
-        if self.weighting == "frequency" and word_counts is not None:
-            weights = frequency_weights(word_counts)
+        if self.weighting is not None:
+            weights = frequency_weights(word_counts, self.weighting)
             if not weights.any():  # no kept word occurs in the corpus
                 weights = None
 
-        spectrum, removed = self._factorize(kept_table, weights)
+        self.pooling_weights_ = None
+        if self.pooling == "tfidf":
+            self.pooling_weights_ = idf_weights(counts).astype(dtype)
+        elif self.pooling == "sif":
+            self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
+
+        # Rows of zero weight move neither the mean nor the directions: leave
+        # them out of the factorization, so that a table-wide vocabulary costs
+        # little more to fit than the corpus words, and only encode them.
+        row_weights = weights  # of every kept row: k-means of quantization="pq"
+        weighted = slice(None) if weights is None else np.flatnonzero(weights)
+        weighted_table = kept_table[weighted]
+        weights = None if weights is None else weights[weighted]
+        spectrum, removed = self._factorize(weighted_table, weights)
+        if self.supervised:
+            spectrum = self._supervise(
+                spectrum, removed, weighted_table, weights, counts, labels, weighted
+            )
         self.rank_ = len(spectrum.components)
         self.removed_directions_ = None if removed is None else removed.astype(dtype)
 
@@ -407,14 +491,10 @@ class FactorizedEmbedding(
         self.reconstruction_error_ = spectrum.relative_error
         self.n_parameters_ = n_words * self.rank_ + self.rank_ * n_dims + n_dims
         self.compression_ratio_ = n_words * n_dims / self.n_parameters_
-        self._quantize(weights)
+        self._quantize(row_weights)
 
-        self.pooling_weights_ = None
         self.common_component_ = None
-        if self.pooling == "tfidf":
-            self.pooling_weights_ = idf_weights(counts).astype(dtype)
-        elif self.pooling == "sif":
-            self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
+        if self.pooling == "sif" and counts is not None:
             self.common_component_ = self._common_component(counts)
         self.nbytes_ = sum(
             value.nbytes
@@ -487,6 +567,53 @@ class FactorizedEmbedding(
         super().__setstate__(state)
         if getattr(self, "quantized_codes_", None) is not None:
             self.embedding_ = self._dequantize()
+
+    def _check_labels(self, documents, y) -> np.ndarray:
+        if y is None or documents is None:
+            raise ValueError(
+                "supervised=True learns directions that separate the classes of "
+                f"the fit documents; pass documents and their labels, fit(X, y) "
+                f"(got {'X=None' if documents is None else 'y=None'})"
+            )
+        labels = np.asarray(y)
+        check_consistent_length(documents, labels)
+        check_classification_targets(labels)
+        if len(np.unique(labels)) < 2:
+            raise ValueError(
+                f"supervised=True needs at least two classes in y, got "
+                f"{np.unique(labels)!r}"
+            )
+        return labels
+
+    def _supervise(self, spectrum, removed, table, weights, counts, labels, rows):
+        """Trade the variance-only directions for the discriminants of the
+        pooled fit documents followed by the top variance directions orthogonal
+        to them, in the space the post-processing left.
+
+        ``table`` holds the ``rows`` of the kept table that were factorized;
+        they include every word of the fit documents.
+        """
+        if removed is None:
+            table = np.asarray(table, dtype=np.float64) - spectrum.mean
+        else:
+            table = remove_directions(table, spectrum.mean, removed)
+        word_weights = self.pooling_weights_
+        documents = pool(
+            counts[:, rows],
+            table,
+            pooling=self.pooling,
+            word_weights=None if word_weights is None else word_weights[rows],
+        )
+        supervised = truncate(
+            supervised_spectrum(table, weights, documents, labels),
+            len(spectrum.components),
+        )
+        return Spectrum(
+            spectrum.mean,
+            supervised.components,
+            supervised.singular_values,
+            supervised.total_variance,
+        )
 
     def _n_removed_per_pass(self, n_dims: int) -> int:
         if self.postprocess is None:
@@ -571,14 +698,15 @@ class FactorizedEmbedding(
         X : iterable of str, pandas Series or None
             The fit corpus. ``None`` is allowed when ``vocabulary`` is not
             ``"corpus"`` and ``pooling`` learns nothing from documents.
-        y : None
-            Ignored.
+        y : array-like of shape (n_documents,) or None
+            Class labels of ``X``, used only with ``supervised=True`` (then
+            required); ignored otherwise, as by PCA.
 
         Returns
         -------
         self : FactorizedEmbedding
         """
-        self._fit(X)
+        self._fit(X, y)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -589,7 +717,7 @@ class FactorizedEmbedding(
         -------
         ndarray of shape (n_documents, rank_)
         """
-        counts = self._fit(X)
+        counts = self._fit(X, y)
         if counts is None:
             raise ValueError("fit_transform needs documents; X is None")
         return self._pool(counts)

@@ -136,4 +136,4 @@ def test_rank_beyond_the_directions_left_is_an_error(small_table_path):
 
 
 def test_removed_directions_are_none_without_postprocessing(small_table_path):
-    assert _fit(small_table_path, rank=3).removed_directions_ is None
+    assert _fit(small_table_path, rank=3, postprocess=None).removed_directions_ is None
