@@ -155,7 +155,10 @@ def test_default_subvectors_divide_and_hold_about_five_columns():
 
 
 def _fit(source, corpus, **params):
-    return FactorizedEmbedding(source, rank=8, random_state=0, **params).fit(corpus)
+    # The settings the manual computations below assume, whatever the defaults.
+    params = {"vocabulary": "corpus", "pooling": "mean", "postprocess": None, **params}
+    params = {"rank": 8, "random_state": 0, **params}
+    return FactorizedEmbedding(source, **params).fit(corpus)
 
 
 def test_int8_model_stores_the_codes_of_the_unquantized_model(
@@ -225,9 +228,7 @@ def test_pq_model_stores_one_byte_per_group(small_table_path, small_corpus):
 def test_pq_subvectors_default_to_about_five_columns_each(
     small_table_path, small_corpus
 ):
-    embedding = FactorizedEmbedding(
-        small_table_path, rank=10, quantization="pq", random_state=0
-    ).fit(small_corpus)
+    embedding = _fit(small_table_path, small_corpus, rank=10, quantization="pq")
     assert embedding.quantized_codes_.shape[1] == 2
 
 
@@ -305,6 +306,8 @@ def test_bytes_per_word_and_nbytes_match_the_stored_arrays(small_table_path):
             small_table_path,
             rank=rank,
             vocabulary="all",
+            pooling="mean",
+            postprocess=None,
             quantization=quantization,
             pq_subvectors=n_subvectors,
             random_state=0,
