@@ -277,6 +277,12 @@ class FactorizedEmbedding(
     (2, 4)
     >>> embedding.get_feature_names_out()[:2]
     array(['factorizedembedding0', 'factorizedembedding1'], dtype=object)
+
+    Stored as int8, the codes take a quarter of the bytes:
+
+    >>> small = FactorizedEmbedding(rank=4, quantization="int8").fit(documents)
+    >>> round(embedding.bytes_per_word_), round(small.bytes_per_word_)
+    (16, 4)
     """
 
     _parameter_constraints: dict = {
@@ -498,8 +504,8 @@ class FactorizedEmbedding(
             self.common_component_ = self._common_component(counts)
         self.nbytes_ = sum(
             value.nbytes
-            for value in self.__getstate__().values()
-            if isinstance(value, np.ndarray)
+            for name, value in self.__getstate__().items()
+            if name.endswith("_") and isinstance(value, np.ndarray)
         )
         return counts
 
