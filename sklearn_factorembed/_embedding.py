@@ -154,13 +154,19 @@ class FactorizedEmbedding(
         :func:`zipf_counts`), which assumes the table lists words from the most
         to the least frequent, as pretrained tables do. ``None`` weighs all kept
         words equally.
-    pooling : {"mean", "sum", "max", "tfidf", "sif"}, default="sif"
+    pooling : {"mean", "sum", "max", "tfidf", "sif", "sif-weighted"}, \
+default="sif-weighted"
         How word codes become a document code. ``"tfidf"`` is a mean weighted by
-        the idf learned in ``fit``; ``"sif"`` a mean weighted by ``a / (a + p(w))``
-        with ``p`` from the fit corpus, minus the projection on the common
-        component of the fit documents (learned in ``fit``, never on the batch
-        being transformed); fitted without documents, ``p`` follows Zipf's law
-        over the table order (see ``weighting``) and no component is removed.
+        the idf learned in ``fit``; ``"sif-weighted"`` a mean weighted by
+        ``a / (a + p(w))`` (smooth inverse frequency, Arora et al. 2017) with
+        ``p`` from the fit corpus; ``"sif"`` the same minus the projection on the
+        top singular direction of the fit documents' codes (learned in ``fit``,
+        never on the batch being transformed). Arora et al. remove that
+        direction from uncentred vectors, where it is their common part; the
+        codes here are centred already, so it is mostly signal (removing it cost
+        up to 8% accuracy on AG News), hence the default ``"sif-weighted"``.
+        Fitted without documents, ``p`` follows Zipf's law over the table order
+        (see ``weighting``) and ``"sif"`` removes no direction.
     postprocess : {"abtt", "ppa"} or None, default="abtt"
         Post-processing of the kept table, learned in ``fit`` with the same row
         weights as the factorization. ``"abtt"`` (all-but-the-top, Mu &
@@ -239,7 +245,8 @@ class FactorizedEmbedding(
         ``postprocess``, against the post-processed table (after the first pass),
         which ``explained_variance_ratio_`` and a float ``rank`` refer to as well.
     pooling_weights_ : ndarray of shape (n_words,) or None
-        Per-word weights of ``"tfidf"`` and ``"sif"`` pooling.
+        Per-word weights of ``"tfidf"``, ``"sif"`` and ``"sif-weighted"``
+        pooling.
     common_component_ : ndarray of shape (rank_,) or None
         The direction ``"sif"`` pooling removes.
     quantized_codes_ : ndarray or None
@@ -320,7 +327,7 @@ class FactorizedEmbedding(
         solver="auto",
         vocabulary="all",
         weighting="frequency",
-        pooling="sif",
+        pooling="sif-weighted",
         postprocess="abtt",
         n_removed="auto",
         supervised=False,
@@ -465,7 +472,7 @@ class FactorizedEmbedding(
         self.pooling_weights_ = None
         if self.pooling == "tfidf":
             self.pooling_weights_ = idf_weights(counts).astype(dtype)
-        elif self.pooling == "sif":
+        elif self.pooling in ("sif", "sif-weighted"):
             self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
 
         # Rows of zero weight move neither the mean nor the directions: leave
