@@ -18,18 +18,21 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._factorize import SOLVERS, decompose, encode, resolve_rank, truncate
+from ._cache import fingerprint
+from ._factorize import SOLVERS, cached_decompose, encode, resolve_rank, truncate
 from ._text import (
     DEFAULT_TOKEN_PATTERN,
     POOLINGS,
+    CorpusStatistics,
     build_analyzer,
     check_documents,
     count_tokens,
+    document_batches,
     idf_weights,
     pool,
     sif_weights,
 )
-from ._vectors import DEFAULT_VECTORS, load_vectors
+from ._vectors import DEFAULT_VECTORS, load_vectors, source_key
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -42,6 +45,11 @@ def frequency_weights(word_counts: np.ndarray) -> np.ndarray:
     function words and punctuation.
     """
     return np.log1p(word_counts)
+
+
+def _rows_part(rows):
+    """The kept rows, in a form :func:`fingerprint` digests."""
+    return (rows.start, rows.stop) if isinstance(rows, slice) else rows
 
 
 class FactorizedEmbedding(
@@ -109,6 +117,10 @@ class FactorizedEmbedding(
         Dtype of the stored factors and of the output.
     random_state : int, RandomState instance or None, default=None
         Seed of the ``"randomized"`` solver.
+    batch_size : int, default=10_000
+        Documents tokenized and pooled at a time. ``transform`` consumes an
+        iterable or generator batch by batch, so its memory is bounded by the
+        batch and the output whatever the length of the stream.
 
     Attributes
     ----------
@@ -174,6 +186,7 @@ class FactorizedEmbedding(
         "tokenizer": [callable, None],
         "dtype": [type, str, np.dtype],
         "random_state": ["random_state"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -190,6 +203,7 @@ class FactorizedEmbedding(
         tokenizer=None,
         dtype=np.float32,
         random_state=None,
+        batch_size=10_000,
     ):
         self.vectors = vectors
         self.rank = rank
@@ -202,6 +216,7 @@ class FactorizedEmbedding(
         self.tokenizer = tokenizer
         self.dtype = dtype
         self.random_state = random_state
+        self.batch_size = batch_size
 
     def _build_analyzer(self):
         return build_analyzer(
@@ -221,36 +236,28 @@ class FactorizedEmbedding(
             )
         return dtype
 
-    def _select_rows(self, table: KeyedVectors, documents):
-        """Rows of the table to keep and the fit corpus' counts of them."""
-        counts = (
-            None
-            if documents is None
-            else count_tokens(documents, self._build_analyzer(), table.key_to_index)
-        )
+    def _select_rows(self, table: KeyedVectors, statistics):
+        """Rows of the table to keep."""
         if isinstance(self.vocabulary, str) and self.vocabulary == "corpus":
-            if counts is None:
+            if statistics is None:
                 raise ValueError(
                     "vocabulary='corpus' takes its words from the fit documents; "
                     "pass documents to fit, or set vocabulary to 'all', an int or "
                     "a list of words"
                 )
-            rows = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel())
+            rows = np.flatnonzero(statistics.word_counts.toarray().ravel())
             if len(rows) == 0:
                 raise ValueError(
-                    f"none of the {len(documents)} fit documents contains a word "
-                    f"of the table {self._vectors_name()!r}; check the tokenizer, "
-                    "lowercase and the language of the table"
+                    f"none of the {statistics.n_documents} fit documents contains "
+                    f"a word of the table {self._vectors_name()!r}; check the "
+                    "tokenizer, lowercase and the language of the table"
                 )
-        elif isinstance(self.vocabulary, str):
-            rows = slice(0, len(table))
-        elif isinstance(self.vocabulary, Integral):
-            rows = slice(0, min(int(self.vocabulary), len(table)))
-        else:
-            rows = self._rows_of_words(table, self.vocabulary)
-        if counts is not None:
-            counts = counts[:, rows].tocsr()
-        return rows, counts
+            return rows
+        if isinstance(self.vocabulary, str):
+            return slice(0, len(table))
+        if isinstance(self.vocabulary, Integral):
+            return slice(0, min(int(self.vocabulary), len(table)))
+        return self._rows_of_words(table, self.vocabulary)
 
     def _rows_of_words(self, table: KeyedVectors, words) -> np.ndarray:
         words = check_documents(words, name="vocabulary")
@@ -279,18 +286,48 @@ class FactorizedEmbedding(
             return "KeyedVectors"
         return str(self.vectors)
 
-    def _fit(self, X):
+    def _count_table(self, X, table: KeyedVectors, table_key: str | None):
+        """Token counts of the documents ``X`` over all rows of the table."""
+        analyzer = self._build_analyzer()
+        batches = [
+            count_tokens(batch, analyzer, table.key_to_index, vocabulary_key=table_key)
+            for batch in document_batches(X, self.batch_size)
+        ]
+        if not batches:
+            raise ValueError("X is empty: fit needs at least one document")
+        return sp.vstack(batches, format="csr") if len(batches) > 1 else batches[0]
+
+    def _spectrum_key(self, source, rows, weights) -> str | None:
+        """What the decomposition depends on, or None when it must not be cached."""
+        if source is None:
+            return None
+        if self.solver == "randomized":
+            # Its directions depend on the number computed and on the seed.
+            if not isinstance(self.random_state, Integral):
+                return None
+            solver = ("randomized", self.rank, self.random_state)
+        else:
+            solver = self.solver
+        return fingerprint(source, _rows_part(rows), weights, solver)
+
+    def _fit(self, X, *, partial: bool = False):
         dtype = self._check_dtype()
         table = load_vectors(self.vectors)
-        documents = None if X is None else check_documents(X)
-        if documents is not None and len(documents) == 0:
-            raise ValueError("X is empty: fit needs at least one document")
-        if self.pooling in ("tfidf", "sif") and documents is None:
+        source = source_key(self.vectors)
+        table_key = None if source is None else fingerprint(source)
+        if self.pooling in ("tfidf", "sif") and X is None:
             raise ValueError(
                 f"pooling={self.pooling!r} learns word weights from the fit "
                 "documents; pass documents to fit"
             )
-        rows, counts = self._select_rows(table, documents)
+        counts = None if X is None else self._count_table(X, table, table_key)
+        statistics = None if counts is None else CorpusStatistics.from_counts(counts)
+        previous = getattr(self, "_corpus_statistics", None) if partial else None
+        if previous is not None:
+            statistics = previous + statistics
+        self._corpus_statistics = statistics
+
+        rows = self._select_rows(table, statistics)
         kept_table = table.vectors[rows]
         n_words, n_dims = kept_table.shape
         if isinstance(self.rank, Integral) and self.rank > n_dims:
@@ -304,14 +341,17 @@ class FactorizedEmbedding(
                 "vocabulary; use a lower rank or a larger vocabulary"
             )
 
-        word_counts = None if counts is None else np.asarray(counts.sum(axis=0)).ravel()
+        word_counts = None
+        if statistics is not None:
+            word_counts = statistics.word_counts[:, rows].toarray().ravel()
         weights = None
         if self.weighting == "frequency" and word_counts is not None:
             weights = frequency_weights(word_counts)
             if not weights.any():  # no kept word occurs in the corpus
                 weights = None
 
-        spectrum = decompose(
+        spectrum = cached_decompose(
+            self._spectrum_key(source, rows, weights),
             kept_table,
             weights,
             solver=self.solver,
@@ -328,9 +368,12 @@ class FactorizedEmbedding(
         words = (
             table.index_to_key[rows]
             if isinstance(rows, slice)
-            else [table.index_to_key[row] for row in rows]
+            else list(map(table.index_to_key.__getitem__, rows.tolist()))
         )
-        self.vocabulary_ = {word: position for position, word in enumerate(words)}
+        self.vocabulary_ = dict(zip(words, range(len(words)), strict=True))
+        self._vocabulary_key = (
+            None if source is None else fingerprint(source, _rows_part(rows))
+        )
         self.embedding_ = encode(kept_table, spectrum.mean, spectrum.components, dtype)
         self.components_ = spectrum.components.astype(dtype)
         self.mean_ = spectrum.mean.astype(dtype)
@@ -340,14 +383,18 @@ class FactorizedEmbedding(
         self.n_parameters_ = n_words * self.rank_ + self.rank_ * n_dims + n_dims
         self.compression_ratio_ = n_words * n_dims / self.n_parameters_
 
+        kept_counts = None if counts is None else counts[:, rows].tocsr()
         self.pooling_weights_ = None
         self.common_component_ = None
         if self.pooling == "tfidf":
-            self.pooling_weights_ = idf_weights(counts).astype(dtype)
+            document_frequency = statistics.document_frequency[:, rows]
+            self.pooling_weights_ = idf_weights(
+                document_frequency.toarray().ravel(), statistics.n_documents
+            ).astype(dtype)
         elif self.pooling == "sif":
             self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
-            self.common_component_ = self._common_component(counts)
-        return counts
+            self.common_component_ = self._common_component(kept_counts)
+        return kept_counts
 
     def _common_component(self, counts: sp.csr_matrix) -> np.ndarray:
         pooled = pool(
@@ -387,6 +434,45 @@ class FactorizedEmbedding(
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Add the documents ``X`` to the fit corpus and refit the factors.
+
+        The corpus statistics (token counts and document frequencies over the
+        table) are sums, kept from call to call, so fitting a corpus batch by
+        batch gives the factors, vocabulary and word weights that ``fit`` gives
+        on the concatenation, in memory bounded by a batch. One deviation: with
+        ``pooling="sif"`` the common component is learned from the documents of
+        the latest call only (it needs the documents themselves, pooled with the
+        final word weights; keep the last batch large enough to estimate it).
+        Each call refits the factors, so the rank must not exceed the words
+        counted so far.
+
+        Parameters
+        ----------
+        X : iterable of str or pandas Series
+            A batch of documents.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : FactorizedEmbedding
+
+        Examples
+        --------
+        >>> from sklearn_factorembed import FactorizedEmbedding
+        >>> embedding = FactorizedEmbedding(rank=2)
+        >>> embedding = embedding.partial_fit(["a gripping thriller"])
+        >>> embedding = embedding.partial_fit(["dull and far too long"])
+        >>> len(embedding.vocabulary_)
+        8
+        """
+        if X is None:
+            raise ValueError("partial_fit needs documents; X is None")
+        self._fit(X, partial=True)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit to ``X`` and return its document codes, tokenizing ``X`` once.
 
@@ -404,18 +490,29 @@ class FactorizedEmbedding(
 
         Parameters
         ----------
-        X : iterable of str or pandas Series
-            Documents. Tokens outside ``vocabulary_`` are ignored; a document
-            without a known token gets a row of zeros (the code of the mean).
+        X : iterable of str, generator of str or pandas Series
+            Documents, consumed ``batch_size`` at a time. Tokens outside
+            ``vocabulary_`` are ignored; a document without a known token gets a
+            row of zeros (the code of the mean).
 
         Returns
         -------
         ndarray of shape (n_documents, rank_)
         """
         check_is_fitted(self)
-        documents = check_documents(X)
-        counts = count_tokens(documents, self._build_analyzer(), self.vocabulary_)
-        return self._pool(counts)
+        analyzer = self._build_analyzer()
+        vocabulary_key = getattr(self, "_vocabulary_key", None)
+        codes = [
+            self._pool(
+                count_tokens(
+                    batch, analyzer, self.vocabulary_, vocabulary_key=vocabulary_key
+                )
+            )
+            for batch in document_batches(X, self.batch_size)
+        ]
+        if not codes:
+            return np.zeros((0, self.rank_), dtype=self.embedding_.dtype)
+        return np.concatenate(codes) if len(codes) > 1 else codes[0]
 
     def inverse_transform(self, X):
         """Map codes back to the d-dim space: ``X @ components_ + mean_``.

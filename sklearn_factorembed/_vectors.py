@@ -8,13 +8,13 @@ one table instead of reloading or copying it.
 from __future__ import annotations
 
 import os
-import threading
 import warnings
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 from gensim.models import KeyedVectors
+
+from ._cache import LRUCache
 
 DEFAULT_VECTORS = "glove-6b-50d"
 
@@ -35,9 +35,7 @@ GENSIM_DATA_MODELS = (
     "word2vec-ruscorpora-300",
 )
 
-_CACHE_SIZE = 4
-_cache: OrderedDict = OrderedDict()
-_cache_lock = threading.Lock()
+_cache = LRUCache(maxsize=4)
 
 
 def _load_default_glove() -> KeyedVectors:
@@ -123,7 +121,14 @@ def _load(source: str | os.PathLike) -> KeyedVectors:
     )
 
 
-def _cache_key(source: str | os.PathLike) -> tuple:
+def source_key(source: str | os.PathLike | KeyedVectors) -> tuple | None:
+    """What identifies the table of ``source`` across processes and clones.
+
+    None for a ``KeyedVectors`` object: it has no name, and hashing its whole
+    table on every fit would cost as much as what the key saves.
+    """
+    if isinstance(source, KeyedVectors):
+        return None
     if isinstance(source, str) and (
         source == DEFAULT_VECTORS or source in GENSIM_DATA_MODELS
     ):
@@ -172,13 +177,4 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
             "vectors must be a table name, a path or a gensim KeyedVectors, "
             f"got {type(source).__name__}"
         )
-    key = _cache_key(source)
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-        table = _load(source)
-        _cache[key] = table
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return table
+    return _cache.get_or_compute(source_key(source), lambda: _load(source))

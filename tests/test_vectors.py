@@ -86,7 +86,7 @@ def test_gensim_data_name_without_network_says_so(monkeypatch):
         raise ConnectionError("Temporary failure in name resolution")
 
     monkeypatch.setattr(gensim.downloader, "load", offline)
-    monkeypatch.setattr(_vectors, "_cache", type(_vectors._cache)())
+    monkeypatch.setattr(_vectors, "_cache", type(_vectors._cache)(maxsize=1))
     with pytest.raises(OSError, match="glove-wiki-gigaword-100.*no network"):
         load_vectors("glove-wiki-gigaword-100")
 
