@@ -47,6 +47,25 @@ def frequency_weights(word_counts: np.ndarray) -> np.ndarray:
     return np.log1p(word_counts)
 
 
+def common_component(gram: np.ndarray) -> np.ndarray:
+    """The direction sif pooling removes, from the Gram matrix of pooled codes.
+
+    The top eigenvector of ``P.T @ P`` is the top right singular vector of the
+    pooled codes ``P`` (Arora et al., 2017), signed so that its largest entry is
+    positive; the Gram matrix is a sum over documents, so it can be accumulated
+    over batches or partitions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> common_component(np.array([[1.0, 0.0], [0.0, 4.0]]))
+    array([0., 1.])
+    """
+    _, eigenvectors = np.linalg.eigh(gram)
+    direction = eigenvectors[:, -1]
+    return direction * np.sign(direction[np.argmax(np.abs(direction))])
+
+
 def _rows_part(rows):
     """The kept rows, in a form :func:`fingerprint` digests."""
     return (rows.start, rows.stop) if isinstance(rows, slice) else rows
@@ -286,17 +305,6 @@ class FactorizedEmbedding(
             return "KeyedVectors"
         return str(self.vectors)
 
-    def _count_table(self, X, table: KeyedVectors, table_key: str | None):
-        """Token counts of the documents ``X`` over all rows of the table."""
-        analyzer = self._build_analyzer()
-        batches = [
-            count_tokens(batch, analyzer, table.key_to_index, vocabulary_key=table_key)
-            for batch in document_batches(X, self.batch_size)
-        ]
-        if not batches:
-            raise ValueError("X is empty: fit needs at least one document")
-        return sp.vstack(batches, format="csr") if len(batches) > 1 else batches[0]
-
     def _spectrum_key(self, source, rows, weights) -> str | None:
         """What the decomposition depends on, or None when it must not be cached."""
         if source is None:
@@ -310,23 +318,56 @@ class FactorizedEmbedding(
             solver = self.solver
         return fingerprint(source, _rows_part(rows), weights, solver)
 
-    def _fit(self, X, *, partial: bool = False):
-        dtype = self._check_dtype()
+    def _table_and_keys(self):
+        """The table, its source key and the fingerprint of its whole vocabulary."""
         table = load_vectors(self.vectors)
         source = source_key(self.vectors)
-        table_key = None if source is None else fingerprint(source)
+        return table, source, None if source is None else fingerprint(source)
+
+    def _statistics_of(self, X) -> tuple[CorpusStatistics, sp.csr_matrix]:
+        """Corpus statistics of the documents ``X``, and their token counts over
+        all rows of the table."""
+        table, _, table_key = self._table_and_keys()
+        analyzer = self._build_analyzer()
+        batches = [
+            count_tokens(batch, analyzer, table.key_to_index, vocabulary_key=table_key)
+            for batch in document_batches(X, self.batch_size)
+        ]
+        if not batches:
+            raise ValueError("X is empty: fit needs at least one document")
+        counts = sp.vstack(batches, format="csr") if len(batches) > 1 else batches[0]
+        return CorpusStatistics.from_counts(counts), counts
+
+    def _fit(self, X, *, partial: bool = False):
         if self.pooling in ("tfidf", "sif") and X is None:
             raise ValueError(
                 f"pooling={self.pooling!r} learns word weights from the fit "
                 "documents; pass documents to fit"
             )
-        counts = None if X is None else self._count_table(X, table, table_key)
-        statistics = None if counts is None else CorpusStatistics.from_counts(counts)
+        statistics, counts = (None, None) if X is None else self._statistics_of(X)
         previous = getattr(self, "_corpus_statistics", None) if partial else None
         if previous is not None:
             statistics = previous + statistics
-        self._corpus_statistics = statistics
+        rows = self._fit_statistics(statistics)
+        if counts is None:
+            return None
+        kept_counts = counts[:, rows].tocsr()
+        if self.pooling == "sif":
+            self.common_component_ = common_component(
+                self._sif_gram(kept_counts)
+            ).astype(self.embedding_.dtype)
+        return kept_counts
 
+    def _fit_statistics(self, statistics: CorpusStatistics | None):
+        """Fit the factors and word weights from corpus statistics (None: no
+        documents); return the kept rows of the table.
+
+        The sif common component needs the documents themselves and is left to
+        the caller (see :func:`common_component`).
+        """
+        dtype = self._check_dtype()
+        table, source, _ = self._table_and_keys()
+        self._corpus_statistics = statistics
         rows = self._select_rows(table, statistics)
         kept_table = table.vectors[rows]
         n_words, n_dims = kept_table.shape
@@ -383,7 +424,6 @@ class FactorizedEmbedding(
         self.n_parameters_ = n_words * self.rank_ + self.rank_ * n_dims + n_dims
         self.compression_ratio_ = n_words * n_dims / self.n_parameters_
 
-        kept_counts = None if counts is None else counts[:, rows].tocsr()
         self.pooling_weights_ = None
         self.common_component_ = None
         if self.pooling == "tfidf":
@@ -393,15 +433,16 @@ class FactorizedEmbedding(
             ).astype(dtype)
         elif self.pooling == "sif":
             self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
-            self.common_component_ = self._common_component(kept_counts)
-        return kept_counts
+        return rows
 
-    def _common_component(self, counts: sp.csr_matrix) -> np.ndarray:
+    def _sif_gram(self, counts: sp.csr_matrix) -> np.ndarray:
+        """``P.T @ P`` (float64) of the sif-pooled codes ``P`` of the documents
+        counted in ``counts`` (over ``vocabulary_``), before the common component
+        is removed. A sum over documents: it adds up across batches."""
         pooled = pool(
             counts, self.embedding_, pooling="sif", word_weights=self.pooling_weights_
-        )
-        _, _, directions = np.linalg.svd(pooled.astype(np.float64), full_matrices=False)
-        return directions[0].astype(self.embedding_.dtype)
+        ).astype(np.float64)
+        return pooled.T @ pooled
 
     def _pool(self, counts: sp.csr_matrix) -> np.ndarray:
         codes = pool(
