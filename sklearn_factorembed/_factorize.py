@@ -355,14 +355,26 @@ def encode(
 ) -> np.ndarray:
     """Codes of the rows of ``table``: ``(table - mean) @ components.T``.
 
+    A float32 table encoded to float32 codes is computed in float32: the
+    difference of two float32 numbers is exact to float32 rounding, so centring
+    on the float32-rounded mean loses nothing but a constant offset, which is
+    added back from float64. Otherwise the product runs in float64.
+
     Examples
     --------
     >>> import numpy as np
     >>> encode(np.array([[2.0, 3.0]]), np.array([1.0, 1.0]), np.eye(2)[:1])
     array([[1.]], dtype=float32)
     """
+    dtype = np.dtype(dtype)
+    work_dtype = np.float32 if table.dtype == dtype == np.float32 else np.float64
+    work_mean = mean.astype(work_dtype)
+    work_components = np.ascontiguousarray(components, dtype=work_dtype)
+    offset = ((work_mean.astype(np.float64) - mean) @ components.T).astype(work_dtype)
     codes = np.empty((table.shape[0], components.shape[0]), dtype=dtype)
     for rows in _blocks(table.shape[0]):
-        block = np.asarray(table[rows], dtype=np.float64)
-        codes[rows] = (block - mean) @ components.T
+        block = np.asarray(table[rows], dtype=work_dtype) - work_mean
+        # components @ block.T: OpenBLAS runs this wide product 2-3x faster
+        # than the tall-skinny block @ components.T it equals (transposed).
+        codes[rows] = (work_components @ block.T).T + offset
     return codes
