@@ -40,7 +40,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_sco
 from sklearn.pipeline import make_pipeline
 
 import sklearn_factorembed
-from sklearn_factorembed import FactorizedEmbedding, _factorize, _text, _vectors
+from sklearn_factorembed import FactorizedEmbedding, _embedding, _text, _vectors
 from sklearn_factorembed._text import DEFAULT_TOKEN_PATTERN, build_analyzer
 from sklearn_factorembed.datasets import fetch_movie_reviews
 
@@ -51,7 +51,7 @@ MIN_TOKENS = 1_000_000
 def clear_caches() -> None:
     """Forget counts and decompositions, so that each repeat pays for them."""
     _text._counts_cache.clear()
-    _factorize._spectrum_cache.clear()
+    _embedding._factors_cache.clear()
 
 
 def best_time(function, repeats: int) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
@@ -18,8 +19,8 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._cache import fingerprint
-from ._factorize import SOLVERS, cached_decompose, encode, resolve_rank, truncate
+from ._cache import LRUCache, fingerprint
+from ._factorize import SOLVERS, Spectrum, decompose, encode, resolve_rank, truncate
 from ._text import (
     DEFAULT_TOKEN_PATTERN,
     POOLINGS,
@@ -35,6 +36,30 @@ from ._text import (
 from ._vectors import DEFAULT_VECTORS, load_vectors, source_key
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+# The rank-independent part of recent fits, so that a grid search over rank,
+# which refits the same folds once per rank, decomposes each fold once and only
+# truncates.
+_factors_cache = LRUCache(maxsize=16)
+# Codes along all directions are kept for kept tables of up to this many values
+# (16 MB in float32, e.g. a corpus vocabulary); larger ones (the whole 400,000-word
+# table) keep only their decomposition and are encoded per fit at the rank asked.
+_CACHED_CODES_MAX_VALUES = 4_000_000
+
+
+@dataclass(frozen=True)
+class _Factors:
+    """What a fit computes before knowing the rank (read-only arrays)."""
+
+    spectrum: Spectrum
+    codes: np.ndarray | None  # codes along all directions, or None (large table)
+    vocabulary: dict
+
+
+def _read_only(*arrays) -> None:
+    for array in arrays:
+        if array is not None:
+            array.setflags(write=False)
 
 
 def frequency_weights(word_counts: np.ndarray) -> np.ndarray:
@@ -305,8 +330,9 @@ class FactorizedEmbedding(
             return "KeyedVectors"
         return str(self.vectors)
 
-    def _spectrum_key(self, source, rows, weights) -> str | None:
-        """What the decomposition depends on, or None when it must not be cached."""
+    def _factors_key(self, source, rows, weights, dtype) -> str | None:
+        """What the rank-independent factors depend on, or None when they must
+        not be cached."""
         if source is None:
             return None
         if self.solver == "randomized":
@@ -316,7 +342,38 @@ class FactorizedEmbedding(
             solver = ("randomized", self.rank, self.random_state)
         else:
             solver = self.solver
-        return fingerprint(source, _rows_part(rows), weights, solver)
+        return fingerprint(source, _rows_part(rows), weights, solver, dtype.str)
+
+    def _factors(self, table: KeyedVectors, rows, weights, dtype, key) -> _Factors:
+        def compute():
+            kept_table = table.vectors[rows]
+            spectrum = decompose(
+                kept_table,
+                weights,
+                solver=self.solver,
+                n_components=self.rank if isinstance(self.rank, Integral) else None,
+                random_state=self.random_state,
+            )
+            codes = None
+            if kept_table.size <= _CACHED_CODES_MAX_VALUES:
+                codes = encode(kept_table, spectrum.mean, spectrum.components, dtype)
+            _read_only(
+                spectrum.mean, spectrum.components, spectrum.singular_values, codes
+            )
+            if isinstance(rows, slice) and rows == slice(0, len(table)):
+                # Copying the table's own word -> row dict is ~15x faster than
+                # building one for 400,000 words.
+                vocabulary = dict(table.key_to_index)
+            else:
+                words = (
+                    table.index_to_key[rows]
+                    if isinstance(rows, slice)
+                    else list(map(table.index_to_key.__getitem__, rows.tolist()))
+                )
+                vocabulary = dict(zip(words, range(len(words)), strict=True))
+            return _Factors(spectrum, codes, vocabulary)
+
+        return compute() if key is None else _factors_cache.get_or_compute(key, compute)
 
     def _table_and_keys(self):
         """The table, its source key and the fingerprint of its whole vocabulary."""
@@ -338,7 +395,9 @@ class FactorizedEmbedding(
         counts = sp.vstack(batches, format="csr") if len(batches) > 1 else batches[0]
         return CorpusStatistics.from_counts(counts), counts
 
-    def _fit(self, X, *, partial: bool = False):
+    def _fit(self, X, *, partial: bool = False, return_counts: bool = False):
+        """Fit; return the counts of ``X`` over ``vocabulary_`` if asked (or None
+        when ``X`` is None)."""
         if self.pooling in ("tfidf", "sif") and X is None:
             raise ValueError(
                 f"pooling={self.pooling!r} learns word weights from the fit "
@@ -349,8 +408,9 @@ class FactorizedEmbedding(
         if previous is not None:
             statistics = previous + statistics
         rows = self._fit_statistics(statistics)
-        if counts is None:
+        if counts is None or not (return_counts or self.pooling == "sif"):
             return None
+        # Selecting the kept columns costs a pass over the counts: only when used.
         kept_counts = counts[:, rows].tocsr()
         if self.pooling == "sif":
             self.common_component_ = common_component(
@@ -369,8 +429,8 @@ class FactorizedEmbedding(
         table, source, _ = self._table_and_keys()
         self._corpus_statistics = statistics
         rows = self._select_rows(table, statistics)
-        kept_table = table.vectors[rows]
-        n_words, n_dims = kept_table.shape
+        n_words = len(range(len(table))[rows]) if isinstance(rows, slice) else len(rows)
+        n_dims = table.vectors.shape[1]
         if isinstance(self.rank, Integral) and self.rank > n_dims:
             raise ValueError(
                 f"rank={self.rank} exceeds the vector size {n_dims} of "
@@ -382,23 +442,19 @@ class FactorizedEmbedding(
                 "vocabulary; use a lower rank or a larger vocabulary"
             )
 
-        word_counts = None
+        word_counts = document_frequency = None
         if statistics is not None:
-            word_counts = statistics.word_counts[:, rows].toarray().ravel()
+            word_counts, document_frequency = statistics.kept(rows)
         weights = None
         if self.weighting == "frequency" and word_counts is not None:
             weights = frequency_weights(word_counts)
             if not weights.any():  # no kept word occurs in the corpus
                 weights = None
 
-        spectrum = cached_decompose(
-            self._spectrum_key(source, rows, weights),
-            kept_table,
-            weights,
-            solver=self.solver,
-            n_components=self.rank if isinstance(self.rank, Integral) else None,
-            random_state=self.random_state,
+        factors = self._factors(
+            table, rows, weights, dtype, self._factors_key(source, rows, weights, dtype)
         )
+        spectrum = factors.spectrum
         if not np.all(np.isfinite(spectrum.mean)):
             raise ValueError(
                 f"the table {self._vectors_name()!r} holds NaN or infinite values"
@@ -406,21 +462,16 @@ class FactorizedEmbedding(
         self.rank_ = resolve_rank(self.rank, spectrum)
         spectrum = truncate(spectrum, self.rank_)
 
-        if isinstance(rows, slice) and rows == slice(0, len(table)):
-            # Copying the table's own word -> row dict is ~15x faster than
-            # building one for 400,000 words.
-            self.vocabulary_ = dict(table.key_to_index)
-        else:
-            words = (
-                table.index_to_key[rows]
-                if isinstance(rows, slice)
-                else list(map(table.index_to_key.__getitem__, rows.tolist()))
-            )
-            self.vocabulary_ = dict(zip(words, range(len(words)), strict=True))
+        self.vocabulary_ = dict(factors.vocabulary)
         self._vocabulary_key = (
             None if source is None else fingerprint(source, _rows_part(rows))
         )
-        self.embedding_ = encode(kept_table, spectrum.mean, spectrum.components, dtype)
+        if factors.codes is not None:
+            self.embedding_ = factors.codes[:, : self.rank_].copy()
+        else:
+            self.embedding_ = encode(
+                table.vectors[rows], spectrum.mean, spectrum.components, dtype
+            )
         self.components_ = spectrum.components.astype(dtype)
         self.mean_ = spectrum.mean.astype(dtype)
         self.singular_values_ = spectrum.singular_values.astype(dtype)
@@ -432,9 +483,8 @@ class FactorizedEmbedding(
         self.pooling_weights_ = None
         self.common_component_ = None
         if self.pooling == "tfidf":
-            document_frequency = statistics.document_frequency[:, rows]
             self.pooling_weights_ = idf_weights(
-                document_frequency.toarray().ravel(), statistics.n_documents
+                document_frequency, statistics.n_documents
             ).astype(dtype)
         elif self.pooling == "sif":
             self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
@@ -526,7 +576,7 @@ class FactorizedEmbedding(
         -------
         ndarray of shape (n_documents, rank_)
         """
-        counts = self._fit(X)
+        counts = self._fit(X, return_counts=True)
         if counts is None:
             raise ValueError("fit_transform needs documents; X is None")
         return self._pool(counts)

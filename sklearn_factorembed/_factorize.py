@@ -23,8 +23,6 @@ import numpy as np
 import scipy.linalg
 from sklearn.utils.extmath import randomized_svd
 
-from ._cache import LRUCache
-
 SOLVERS = ("auto", "covariance", "full", "randomized", "qr")
 
 # Rows are processed in blocks so that float64 temporaries stay small even for a
@@ -266,46 +264,6 @@ def decompose(
         _flip_signs(spectrum.components[:n_kept]),
         spectrum.singular_values[:n_kept],
         spectrum.total_variance,
-    )
-
-
-# Spectra are d x d: a few hundred kB each even for 300-dim tables.
-_spectrum_cache = LRUCache(maxsize=16)
-
-
-def _read_only(spectrum: Spectrum) -> Spectrum:
-    for array in (spectrum.mean, spectrum.components, spectrum.singular_values):
-        array.setflags(write=False)
-    return spectrum
-
-
-def cached_decompose(
-    key: str | None,
-    table: np.ndarray,
-    weights: np.ndarray | None = None,
-    **options,
-) -> Spectrum:
-    """:func:`decompose`, remembered under ``key`` in a small per-process cache.
-
-    A grid search over rank refits the same weighted table once per rank; the
-    decomposition does not depend on the rank, so it is computed once and
-    truncated. The caller vouches that ``key`` identifies everything the result
-    depends on (the table's rows, the weights, the solver and its options); None
-    computes without caching. Cached arrays are read-only, so a hit returns the
-    very values a miss computed.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> table = np.random.default_rng(0).normal(size=(50, 4))
-    >>> first = cached_decompose("doctest-table", table)
-    >>> cached_decompose("doctest-table", table) is first
-    True
-    """
-    if key is None:
-        return decompose(table, weights, **options)
-    return _spectrum_cache.get_or_compute(
-        key, lambda: _read_only(decompose(table, weights, **options))
     )
 
 

@@ -303,11 +303,27 @@ class CorpusStatistics:
         """
         n_words = counts.shape[1]
         word_counts = np.bincount(counts.indices, counts.data, minlength=n_words)
+        columns = np.flatnonzero(word_counts)
         document_frequency = np.bincount(counts.indices, minlength=n_words)
+
+        def row_vector(values):
+            # Built from its parts: sorted columns, no zeros, canonical.
+            return sp.csr_matrix(
+                (values.astype(np.float64), columns, [0, len(columns)]),
+                shape=(1, n_words),
+            )
+
         return cls(
             counts.shape[0],
-            sp.csr_matrix(word_counts[None, :]),
-            sp.csr_matrix(document_frequency[None, :].astype(np.float64)),
+            row_vector(word_counts[columns]),
+            row_vector(document_frequency[columns]),
+        )
+
+    def kept(self, rows) -> tuple[np.ndarray, np.ndarray]:
+        """Word counts and document frequencies of the words ``rows``, dense."""
+        return (
+            self.word_counts.toarray().ravel()[rows],
+            self.document_frequency.toarray().ravel()[rows],
         )
 
     def __add__(self, other: CorpusStatistics) -> CorpusStatistics:

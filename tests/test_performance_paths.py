@@ -16,7 +16,7 @@ from sklearn.linear_model import RidgeClassifier
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from sklearn_factorembed import FactorizedEmbedding, _factorize, _text
+from sklearn_factorembed import FactorizedEmbedding, _embedding, _text
 from sklearn_factorembed._cache import LRUCache
 from sklearn_factorembed._text import (
     DEFAULT_TOKEN_PATTERN,
@@ -250,16 +250,16 @@ def test_partial_fit_without_documents_is_an_error(small_table_path):
 @pytest.fixture
 def decompositions(monkeypatch):
     """Fresh caches, and a list that records every decomposition computed."""
-    monkeypatch.setattr(_factorize, "_spectrum_cache", LRUCache(maxsize=16))
+    monkeypatch.setattr(_embedding, "_factors_cache", LRUCache(maxsize=16))
     monkeypatch.setattr(_text, "_counts_cache", LRUCache(maxsize=16))
     calls = []
-    decompose = _factorize.decompose
+    decompose = _embedding.decompose
 
     def recording_decompose(table, weights=None, **options):
         calls.append(None if weights is None else np.array(weights))
         return decompose(table, weights, **options)
 
-    monkeypatch.setattr(_factorize, "decompose", recording_decompose)
+    monkeypatch.setattr(_embedding, "decompose", recording_decompose)
     return calls
 
 
@@ -278,7 +278,7 @@ def test_cache_hit_is_byte_identical_to_a_fresh_computation(
 ):
     FactorizedEmbedding(small_table_path, rank=5).fit(small_corpus)
     hit = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
-    _factorize._spectrum_cache.clear()
+    _embedding._factors_cache.clear()
     fresh = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
     assert len(decompositions) == 2
     for name in ("embedding_", "components_", "mean_", "singular_values_"):
@@ -335,9 +335,10 @@ def test_cached_spectrum_cannot_be_altered(
     embedding.components_[0, 0] += 1.0  # the estimator's own copy
     again = clone(embedding).fit(small_corpus)
     assert again.components_[0, 0] != embedding.components_[0, 0]
-    spectrum = next(iter(_factorize._spectrum_cache._entries.values()))
-    with pytest.raises(ValueError, match="read-only"):
-        spectrum.components[0, 0] = 0.0
+    factors = next(iter(_embedding._factors_cache._entries.values()))
+    for array in (factors.spectrum.components, factors.codes):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0, 0] = 0.0
 
 
 def test_grid_search_scores_are_the_same_with_and_without_caches(
@@ -348,7 +349,7 @@ def test_grid_search_scores_are_the_same_with_and_without_caches(
     )
     grid = {"factorizedembedding__rank": [2, 4, 8]}
     cached = GridSearchCV(pipeline, grid, cv=3).fit(small_corpus, small_labels)
-    monkeypatch.setattr(_factorize, "_spectrum_cache", LRUCache(maxsize=0))
+    monkeypatch.setattr(_embedding, "_factors_cache", LRUCache(maxsize=0))
     monkeypatch.setattr(_text, "_counts_cache", LRUCache(maxsize=0))
     uncached = GridSearchCV(pipeline, grid, cv=3).fit(small_corpus, small_labels)
     np.testing.assert_array_equal(
@@ -389,3 +390,15 @@ def test_counts_cache_key_tells_documents_and_lowercase_apart(decompositions):
     np.testing.assert_array_equal(lower.toarray(), [[2.0, 0.0]])
     np.testing.assert_array_equal(cased.toarray(), [[1.0, 1.0]])
     np.testing.assert_array_equal(split.toarray(), [[1.0, 0.0], [1.0, 0.0]])
+
+
+def test_large_tables_are_encoded_per_fit_to_the_same_codes(
+    small_table_path, small_corpus, decompositions, monkeypatch
+):
+    cached = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
+    monkeypatch.setattr(_embedding, "_CACHED_CODES_MAX_VALUES", 0)
+    _embedding._factors_cache.clear()
+    encoded = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
+    assert _embedding._factors_cache._entries.popitem()[1].codes is None
+    np.testing.assert_allclose(encoded.embedding_, cached.embedding_, atol=1e-6)
+    assert encoded.embedding_.flags.c_contiguous and cached.embedding_.flags.writeable
