@@ -38,6 +38,7 @@ from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.linear_model import RidgeClassifier
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
+from threadpoolctl import threadpool_limits
 
 import sklearn_factorembed
 from sklearn_factorembed import FactorizedEmbedding, _embedding, _text, _vectors
@@ -77,7 +78,7 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def print_machine(repeats: int) -> None:
+def print_machine(repeats: int, blas_threads: int | None) -> None:
     print("| machine | |")
     print("|---|---|")
     print(f"| CPU | {cpu_model()}, {os.cpu_count()} logical cores |")
@@ -88,6 +89,7 @@ def print_machine(repeats: int) -> None:
         for module in (sklearn_factorembed, np, scipy, sklearn, gensim)
     )
     print(f"| libraries | {versions} |")
+    print(f"| BLAS threads | {blas_threads or 'library default'} |")
     print(f"| repeats | best of {repeats} (slow baselines: best of 2) |")
     print()
 
@@ -283,13 +285,22 @@ def memory_benchmark(documents, repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    repeats = parser.parse_args().repeats
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        help="limit BLAS threads (for everything measured); on a small machine "
+        "shared with other work, 1 avoids threads waiting on busy cores",
+    )
+    arguments = parser.parse_args()
+    repeats = arguments.repeats
     documents, labels = fetch_movie_reviews(return_X_y=True)
-    print_machine(repeats)
-    transform_benchmark(documents, repeats)
-    fit_benchmark(repeats)
-    grid_search_benchmark(documents, labels, max(2, repeats // 2))
-    memory_benchmark(documents, repeats)
+    with threadpool_limits(arguments.blas_threads, user_api="blas"):
+        print_machine(repeats, arguments.blas_threads)
+        transform_benchmark(documents, repeats)
+        fit_benchmark(repeats)
+        grid_search_benchmark(documents, labels, max(2, repeats // 2))
+        memory_benchmark(documents, repeats)
 
 
 if __name__ == "__main__":
