@@ -336,7 +336,7 @@ def test_cached_spectrum_cannot_be_altered(
     again = clone(embedding).fit(small_corpus)
     assert again.components_[0, 0] != embedding.components_[0, 0]
     factors = next(iter(_embedding._factors_cache._entries.values()))
-    for array in (factors.spectrum.components, factors.codes):
+    for array in (factors.spectrum.components, factors.spectrum.mean):
         with pytest.raises(ValueError, match="read-only"):
             array[0, 0] = 0.0
 
@@ -390,15 +390,3 @@ def test_counts_cache_key_tells_documents_and_lowercase_apart(decompositions):
     np.testing.assert_array_equal(lower.toarray(), [[2.0, 0.0]])
     np.testing.assert_array_equal(cased.toarray(), [[1.0, 1.0]])
     np.testing.assert_array_equal(split.toarray(), [[1.0, 0.0], [1.0, 0.0]])
-
-
-def test_large_tables_are_encoded_per_fit_to_the_same_codes(
-    small_table_path, small_corpus, decompositions, monkeypatch
-):
-    cached = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
-    monkeypatch.setattr(_embedding, "_CACHED_CODES_MAX_VALUES", 0)
-    _embedding._factors_cache.clear()
-    encoded = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
-    assert _embedding._factors_cache._entries.popitem()[1].codes is None
-    np.testing.assert_allclose(encoded.embedding_, cached.embedding_, atol=1e-6)
-    assert encoded.embedding_.flags.c_contiguous and cached.embedding_.flags.writeable
