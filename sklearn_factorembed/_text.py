@@ -77,7 +77,20 @@ def build_analyzer(
     ['the', 'film', "'s", 'cast', 'does', "n't", 'shine', '!']
     """
     if tokenizer is None:
-        tokenizer = re.compile(token_pattern).findall
+        try:
+            pattern = re.compile(token_pattern)
+        except re.error as error:
+            raise ValueError(
+                f"token_pattern={token_pattern!r} is not a valid regular "
+                f"expression: {error}"
+            ) from None
+        if pattern.groups > 1:
+            # findall would return tuples of groups instead of tokens.
+            raise ValueError(
+                f"token_pattern={token_pattern!r} has {pattern.groups} capturing "
+                "groups; use at most one, or non-capturing groups (?:...)"
+            )
+        tokenizer = pattern.findall
     if lowercase:
         return lambda document: tokenizer(document.lower())
     return tokenizer
@@ -97,14 +110,19 @@ def count_tokens(
         the vocabulary are dropped.
     """
     tokens_per_document = [analyzer(document) for document in documents]
-    lengths = np.fromiter(
-        map(len, tokens_per_document), dtype=np.int64, count=len(documents)
-    )
-    rows = np.fromiter(
-        map(vocabulary.get, chain.from_iterable(tokens_per_document), repeat(-1)),
-        dtype=np.int64,
-        count=int(lengths.sum()),
-    )
+    try:
+        lengths = np.fromiter(
+            map(len, tokens_per_document), dtype=np.int64, count=len(documents)
+        )
+        rows = np.fromiter(
+            map(vocabulary.get, chain.from_iterable(tokens_per_document), repeat(-1)),
+            dtype=np.int64,
+            count=int(lengths.sum()),
+        )
+    except TypeError as error:  # only a user's tokenizer can cause this
+        raise TypeError(
+            f"the tokenizer must return a list of str tokens per document ({error})"
+        ) from error
     known = rows >= 0
     document_index = np.repeat(np.arange(len(documents)), lengths)[known]
     counts = sp.csr_matrix(
