@@ -126,17 +126,15 @@ def _encode_parameter(name: str, value) -> dict:
 
 
 def _is_vocabulary(value) -> bool:
-    """A dict of words to the rows ``0 .. n-1``, in row order."""
-    return (
-        isinstance(value, dict)
-        and all(isinstance(key, str) for key in value)
-        and all(
-            isinstance(row, (int, np.integer))
-            and not isinstance(row, bool)
-            and row == position
-            for position, row in enumerate(value.values())
-        )
-    )
+    """A non-empty dict of words to the rows ``0 .. n-1``, in row order."""
+    if not isinstance(value, dict) or not value:
+        return False
+    # Type sets rather than a generator of isinstance calls: a vocabulary can
+    # hold millions of words.
+    if set(map(type, value)) != {str} or set(map(type, value.values())) != {int}:
+        return False
+    rows = np.fromiter(value.values(), dtype=np.int64, count=len(value))
+    return bool(np.array_equal(rows, np.arange(len(value))))
 
 
 def _encode_attribute(name: str, value, arrays: dict[str, np.ndarray]) -> dict:
@@ -148,7 +146,7 @@ def _encode_attribute(name: str, value, arrays: dict[str, np.ndarray]) -> dict:
             )
         arrays[name] = np.ascontiguousarray(value)
         return {"kind": "array", "dtype": value.dtype.str, "shape": list(value.shape)}
-    if _is_vocabulary(value) and value:
+    if _is_vocabulary(value):
         return {"kind": "vocabulary", "words": list(value)}
     return {"kind": "json", "value": _json_value(value, name)}
 
@@ -223,9 +221,7 @@ def save_estimator(estimator, path: str | os.PathLike) -> None:
             for array_name, array in arrays.items():
                 with archive.open(f"{array_name}.npy", "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, array, allow_pickle=False)
-            archive.writestr(
-                _METADATA, json.dumps(metadata), compress_type=zipfile.ZIP_DEFLATED
-            )
+            archive.writestr(_METADATA, json.dumps(metadata))
 
     replace_atomically(path, write)
 
@@ -362,9 +358,9 @@ def _decode_attribute(name: str, entry: dict, arrays: dict) -> object:
         return arrays[name]
     if entry["kind"] == "vocabulary":
         words = entry.get("words")
-        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        if not isinstance(words, list) or not set(map(type, words)) <= {str}:
             raise _Invalid(f"its vocabulary {name!r} is not a list of words")
-        vocabulary = {word: row for row, word in enumerate(words)}
+        vocabulary = dict(zip(words, range(len(words)), strict=True))
         if len(vocabulary) != len(words):
             raise _Invalid(f"its vocabulary {name!r} holds duplicate words")
         return vocabulary
