@@ -33,6 +33,7 @@ from ._text import (
 from ._vectors import DEFAULT_VECTORS, load_vectors
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+SPACES = ("codes", "reconstructed")
 
 
 def frequency_weights(word_counts: np.ndarray) -> np.ndarray:
@@ -598,10 +599,8 @@ class FactorizedEmbedding(
         4
         """
         check_is_fitted(self)
-        if space not in ("codes", "reconstructed"):
-            raise ValueError(
-                f"space={space!r} is not one of ('codes', 'reconstructed')"
-            )
+        if space not in SPACES:
+            raise ValueError(f"space={space!r} is not one of {SPACES}")
         keyed_vectors = self.to_keyedvectors()
         if space == "reconstructed":
             reconstructed = self.inverse_transform(keyed_vectors.vectors)

@@ -16,7 +16,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import __version__
-from ._embedding import FactorizedEmbedding
+from ._embedding import SPACES, FactorizedEmbedding
+from ._factorize import SOLVERS
 from ._persistence import EXPORT_FORMATS, is_model_file, read_model
 from ._vectors import load_vectors
 
@@ -285,13 +286,13 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     compress.add_argument(
         "--space",
-        choices=("codes", "reconstructed"),
+        choices=SPACES,
         help="with a word-vector format: the rank-R codes (default) or their "
         "d-dim reconstructions",
     )
     compress.add_argument(
         "--solver",
-        choices=("auto", "covariance", "full", "randomized", "qr"),
+        choices=SOLVERS,
         default="auto",
         help="the factorization solver (default: auto)",
     )

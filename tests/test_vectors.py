@@ -146,11 +146,16 @@ def test_random_bytes_as_text_are_a_value_error(tmp_path):
         load_vectors(path)
 
 
-def test_binary_header_promising_more_rows_than_the_file_holds(tmp_path):
-    table = KeyedVectors(vector_size=3)
-    table.add_vectors(["a", "b"], np.eye(2, 3))
+def _binary_table(tmp_path, words=("a", "b"), n_dims=3) -> bytes:
+    """A word2vec binary table of the given words, as bytes."""
+    table = KeyedVectors(vector_size=n_dims)
+    table.add_vectors(list(words), np.eye(len(words), n_dims))
     table.save_word2vec_format(str(tmp_path / "table.bin"), binary=True)
-    data = (tmp_path / "table.bin").read_bytes().replace(b"2 3\n", b"900000000 3\n")
+    return (tmp_path / "table.bin").read_bytes()
+
+
+def test_binary_header_promising_more_rows_than_the_file_holds(tmp_path):
+    data = _binary_table(tmp_path).replace(b"2 3\n", b"900000000 3\n")
     path = _write(tmp_path, "promise.bin", data)
     with pytest.raises(ValueError, match="promises 900000000 rows of 3 values"):
         load_vectors(path)
@@ -159,20 +164,14 @@ def test_binary_header_promising_more_rows_than_the_file_holds(tmp_path):
 def test_truncated_compressed_binary_file_is_a_value_error(tmp_path):
     import gzip
 
-    table = KeyedVectors(vector_size=3)
-    table.add_vectors(["a", "b"], np.eye(2, 3))
-    table.save_word2vec_format(str(tmp_path / "table.bin"), binary=True)
-    data = (tmp_path / "table.bin").read_bytes().replace(b"2 3\n", b"5 3\n")
+    data = _binary_table(tmp_path).replace(b"2 3\n", b"5 3\n")
     path = _write(tmp_path, "promise.bin.gz", gzip.compress(data))
     with pytest.raises(ValueError, match="promise.bin.gz.*ends before the rows"):
         load_vectors(path)
 
 
 def test_duplicate_words_in_a_binary_file_are_reported(tmp_path):
-    table = KeyedVectors(vector_size=2)
-    table.add_vectors(["a", "b"], np.eye(2))
-    table.save_word2vec_format(str(tmp_path / "table.bin"), binary=True)
-    data = (tmp_path / "table.bin").read_bytes().replace(b"b ", b"a ")
+    data = _binary_table(tmp_path, n_dims=2).replace(b"b ", b"a ")
     with pytest.raises(ValueError, match="duplicate words: 2 rows but 1 distinct"):
         load_vectors(_write(tmp_path, "duplicates.bin", data))
 
