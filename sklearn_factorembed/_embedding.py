@@ -34,6 +34,7 @@ from ._factorize import (
     supervised_spectrum,
     truncate,
 )
+from ._persistence import load_estimator, save_estimator, write_keyed_vectors
 from ._postprocess import (
     POSTPROCESSINGS,
     default_n_removed,
@@ -64,6 +65,7 @@ from ._text import (
 from ._vectors import DEFAULT_VECTORS, load_vectors, source_key
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+SPACES = ("codes", "reconstructed")
 
 # The rank-independent part of recent fits, so that a grid search over rank,
 # which refits the same folds once per rank, decomposes each fold once and only
@@ -1019,6 +1021,136 @@ class FactorizedEmbedding(
         )
         keyed_vectors.add_vectors(list(self.vocabulary_), self.embedding_)
         return keyed_vectors
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the fitted model to a portable file that loading cannot run.
+
+        The file is a zip of ``.npy`` arrays and a JSON description (format
+        version, parameters, fitted scalars, vocabulary, SHA-256 checksum),
+        written atomically: a crash mid-write leaves any earlier file intact.
+        It holds everything ``transform`` needs, so it loads and transforms
+        without the vector table it was fitted on.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (any name; ``.npz`` is customary). Its folder must
+            exist.
+
+        Raises
+        ------
+        ValueError
+            If a parameter cannot be saved without pickling code or data: a
+            ``tokenizer`` callable, ``vectors`` given as a ``KeyedVectors``
+            object (pass a name or a path), a ``RandomState`` instance.
+
+        See Also
+        --------
+        load : Read the file back.
+        export : Write the word vectors for other tools (word2vec, gensim).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> embedding = FactorizedEmbedding(rank=4).fit(["a good film", "a bad one"])
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> embedding.save(path)
+        >>> restored = FactorizedEmbedding.load(path)
+        >>> bool((restored.transform(["good"]) == embedding.transform(["good"])).all())
+        True
+        """
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> FactorizedEmbedding:
+        """Load a model saved by :meth:`save`, never unpickling anything.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        FactorizedEmbedding
+            Fitted, with the saved parameters.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a saved model, or is truncated, corrupt, edited or
+            from a newer format version; the message names the file and the
+            problem.
+        FileNotFoundError
+            If there is no file at ``path``.
+        """
+        embedding = load_estimator(path, cls)
+        embedding._check_fitted_shapes(path)
+        return embedding
+
+    def _check_fitted_shapes(self, path) -> None:
+        # The checksum catches corruption; this catches a file that is intact
+        # but inconsistent, before it could fail deep inside transform.
+        n_words = len(self.vocabulary_)
+        n_dims = np.shape(self.components_)[-1] if np.ndim(self.components_) else 0
+        expected = {
+            "embedding_": (n_words, self.rank_),
+            "components_": (self.rank_, n_dims),
+            "mean_": (n_dims,),
+            "pooling_weights_": (n_words,),
+            "common_component_": (self.rank_,),
+        }
+        for name, shape in expected.items():
+            value = getattr(self, name)
+            if value is not None and np.shape(value) != shape:
+                raise ValueError(
+                    f"cannot load the model file {str(path)!r}: {name} has shape "
+                    f"{np.shape(value)} where the other fitted attributes imply "
+                    f"{shape}"
+                )
+
+    def export(
+        self,
+        path: str | os.PathLike,
+        *,
+        format: str = "word2vec",
+        space: str = "codes",
+    ) -> None:
+        """Write the kept words' vectors in a format other tools read.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write, atomically. With the word2vec formats, a ``.gz``
+            or ``.bz2`` suffix compresses it.
+        format : {"word2vec", "word2vec-bin", "kv"}, default="word2vec"
+            word2vec text, word2vec binary, or gensim's native ``KeyedVectors``
+            file (a pickle, to share only with people who trust you). All load
+            with gensim's ``KeyedVectors.load_word2vec_format`` / ``load``.
+        space : {"codes", "reconstructed"}, default="codes"
+            The ``rank_``-dim codes (:meth:`to_keyedvectors`), or their
+            ``d``-dim reconstructions ``embedding_ @ components_ + mean_``.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from gensim.models import KeyedVectors
+        >>> embedding = FactorizedEmbedding(rank=4).fit(["a good film", "a bad one"])
+        >>> path = os.path.join(tempfile.mkdtemp(), "codes.txt")
+        >>> embedding.export(path)
+        >>> KeyedVectors.load_word2vec_format(path).vector_size
+        4
+        """
+        check_is_fitted(self)
+        if space not in SPACES:
+            raise ValueError(f"space={space!r} is not one of {SPACES}")
+        keyed_vectors = self.to_keyedvectors()
+        if space == "reconstructed":
+            reconstructed = self.inverse_transform(keyed_vectors.vectors)
+            keyed_vectors = KeyedVectors(
+                vector_size=reconstructed.shape[1], count=0, dtype=reconstructed.dtype
+            )
+            keyed_vectors.add_vectors(list(self.vocabulary_), reconstructed)
+        write_keyed_vectors(keyed_vectors, path, format=format)
 
     @property
     def nbytes_(self) -> int:

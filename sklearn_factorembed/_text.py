@@ -145,6 +145,20 @@ def build_analyzer(
     >>> analyze("The film's cast doesn't shine!")
     ['the', 'film', "'s", 'cast', 'does', "n't", 'shine', '!']
     """
+    if tokenizer is None:
+        try:
+            pattern = re.compile(token_pattern)
+        except re.error as error:
+            raise ValueError(
+                f"token_pattern={token_pattern!r} is not a valid regular "
+                f"expression: {error}"
+            ) from None
+        if pattern.groups > 1:
+            # findall would return tuples of groups instead of tokens.
+            raise ValueError(
+                f"token_pattern={token_pattern!r} has {pattern.groups} capturing "
+                "groups; use at most one, or non-capturing groups (?:...)"
+            )
     return Analyzer(lowercase, token_pattern, tokenizer)
 
 
@@ -165,15 +179,20 @@ def _joined_token_rows(text: str, analyzer: Analyzer, vocabulary: dict[str, int]
 
 def _per_document_token_rows(documents, analyzer, vocabulary):
     tokens_per_document = list(map(analyzer, documents))
-    lengths = np.fromiter(
-        map(len, tokens_per_document), dtype=np.int64, count=len(documents)
-    )
-    boundaries = np.concatenate(([0], np.cumsum(lengths)))
-    rows = np.fromiter(
-        map(vocabulary.get, chain.from_iterable(tokens_per_document), repeat(-1)),
-        dtype=np.int64,
-        count=int(boundaries[-1]),
-    )
+    try:
+        lengths = np.fromiter(
+            map(len, tokens_per_document), dtype=np.int64, count=len(documents)
+        )
+        boundaries = np.concatenate(([0], np.cumsum(lengths)))
+        rows = np.fromiter(
+            map(vocabulary.get, chain.from_iterable(tokens_per_document), repeat(-1)),
+            dtype=np.int64,
+            count=int(boundaries[-1]),
+        )
+    except TypeError as error:  # only a user's tokenizer can cause this
+        raise TypeError(
+            f"the tokenizer must return a list of str tokens per document ({error})"
+        ) from error
     return rows, boundaries
 
 
