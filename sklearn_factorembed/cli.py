@@ -19,6 +19,7 @@ from . import __version__
 from ._embedding import SPACES, FactorizedEmbedding
 from ._factorize import SOLVERS
 from ._persistence import EXPORT_FORMATS, is_model_file, read_model
+from ._postprocess import POSTPROCESSINGS
 from ._vectors import load_vectors
 
 FORMATS = ("npz", *EXPORT_FORMATS)
@@ -111,6 +112,9 @@ def _compress(args: argparse.Namespace) -> int:
         solver=args.solver,
         vocabulary=args.vocabulary,
         weighting=None,
+        postprocess=None if args.postprocess == "none" else args.postprocess,
+        quantization=args.quantization,
+        pq_subvectors=args.pq_subvectors,
     )
     with _steps(3, args.quiet) as steps:
         steps.set_description(f"loading {args.source}")
@@ -295,6 +299,24 @@ def _build_parser() -> argparse.ArgumentParser:
         choices=SOLVERS,
         default="auto",
         help="the factorization solver (default: auto)",
+    )
+    compress.add_argument(
+        "--postprocess",
+        choices=("none", *POSTPROCESSINGS),
+        default=FactorizedEmbedding().postprocess or "none",
+        help="remove the dominant directions before (abtt) or before and after "
+        "(ppa) factorizing (default: %(default)s)",
+    )
+    compress.add_argument(
+        "--quantization",
+        choices=("int8", "pq"),
+        help="store the codes as int8 or by product quantization (npz models)",
+    )
+    compress.add_argument(
+        "--pq-subvectors",
+        type=_positive_int,
+        metavar="M",
+        help="with --quantization pq: bytes per word; must divide the rank",
     )
     compress.set_defaults(run=_compress)
 

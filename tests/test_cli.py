@@ -63,7 +63,9 @@ def _scores(output: str) -> dict[str, float]:
 
 def test_compress_to_word2vec_then_gensim_loads_it_and_evaluate_scores_it(tmp_path):
     out = tmp_path / "codes.txt"
-    compressed = _run("compress", LEE, "--rank", "4", "--out", str(out), "--quiet")
+    compressed = _run(
+        "compress", LEE, "--rank", "4", "--postprocess", "none", "--out", str(out), "-q"
+    )
     assert compressed.returncode == 0, compressed.stderr
     assert compressed.stderr == ""  # --quiet: no progress bars
     assert "17,620 -> " in compressed.stdout  # 1,762 x 10 parameters before
@@ -141,7 +143,8 @@ def test_compress_to_npz_then_info_and_evaluate_the_model(tmp_path, capsys):
 
 def test_compress_reconstructed_vectors_are_the_projected_table(tmp_path):
     out = tmp_path / "vectors.bin"
-    argv = ["compress", LEE, "--rank", "4", "--out", str(out), "--space"]
+    argv = ["compress", LEE, "--rank", "4", "--postprocess", "none", "--out"]
+    argv += [str(out), "--space"]
     assert main([*argv, "reconstructed", "-q"]) == 0
     loaded = KeyedVectors.load_word2vec_format(str(out), binary=True)
     table, centred = _centred_table()
@@ -214,3 +217,46 @@ def test_malformed_command_lines_exit_2_with_usage(argv, capsys):
         main(argv)
     assert exit_info.value.code == 2
     assert "usage: factorembed" in capsys.readouterr().err
+
+
+def test_compress_with_postprocessing_removes_the_dominant_direction(tmp_path):
+    out = tmp_path / "codes.txt"
+    assert (
+        main(
+            [
+                "compress",
+                LEE,
+                "--rank",
+                "4",
+                "--postprocess",
+                "abtt",
+                "--out",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    codes = KeyedVectors.load_word2vec_format(str(out))
+    _, centred = _centred_table()
+    _, _, right = np.linalg.svd(centred, full_matrices=False)
+    # All-but-the-top: the codes carry directions 2..5 of the table, not 1..4.
+    projected = centred @ right[1:5].T
+    np.testing.assert_allclose(
+        codes.vectors @ codes.vectors.T, projected @ projected.T, atol=1e-4
+    )
+
+
+def test_compress_with_product_quantization_writes_one_byte_per_group(tmp_path, capsys):
+    out = tmp_path / "model.npz"
+    argv = ["compress", LEE, "--rank", "4", "--quantization", "pq"]
+    assert main([*argv, "--pq-subvectors", "2", "--out", str(out), "-q"]) == 0
+    model = FactorizedEmbedding.load(out)
+    assert model.quantized_codes_.shape == (1762, 2)
+    assert model.quantized_codes_.dtype == np.uint8
+
+
+def test_compress_rejects_pq_subvectors_that_do_not_divide_the_rank(tmp_path, capsys):
+    argv = ["compress", LEE, "--rank", "4", "--quantization", "pq"]
+    assert main([*argv, "--pq-subvectors", "3", "--out", str(tmp_path / "m.npz")]) == 1
+    assert "pq_subvectors=3 does not divide rank_=4" in capsys.readouterr().err
