@@ -524,6 +524,10 @@ default="sif-weighted"
                 f"{self.postprocess!r} removes n_removed={n_removed} direction(s) "
                 f"{n_passes} time(s); lower rank or n_removed"
             )
+        if not np.all(np.isfinite(kept_table)):
+            raise ValueError(
+                f"the table {self._vectors_name()!r} holds NaN or infinite values"
+            )
         mean, removed, table = None, None, kept_table
         if self.postprocess is not None:
             mean, removed = dominant_directions(kept_table, weights, n_removed)
@@ -541,10 +545,6 @@ default="sif-weighted"
             random_state=self.random_state,
         )
         mean = spectrum.mean if mean is None else mean
-        if not np.all(np.isfinite(mean)):
-            raise ValueError(
-                f"the table {self._vectors_name()!r} holds NaN or infinite values"
-            )
         rank = min(resolve_rank(self.rank, spectrum), n_available)
         spectrum = truncate(spectrum, rank + n_extra)
         # The post-processed table is centred; its codes take the original mean.

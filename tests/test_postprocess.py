@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gensim.models import KeyedVectors
 
 from sklearn_factorembed import FactorizedEmbedding, load_vectors
 from sklearn_factorembed._postprocess import (
@@ -137,3 +138,13 @@ def test_rank_beyond_the_directions_left_is_an_error(small_table_path):
 
 def test_removed_directions_are_none_without_postprocessing(small_table_path):
     assert _fit(small_table_path, rank=3, postprocess=None).removed_directions_ is None
+
+
+@pytest.mark.parametrize("postprocess", [None, "abtt", "ppa"])
+def test_table_with_nan_is_a_clear_error(postprocess):
+    vectors = np.random.default_rng(0).normal(size=(20, 6))
+    vectors[3, 2] = np.nan
+    table = KeyedVectors(vector_size=6)
+    table.add_vectors([f"w{i}" for i in range(20)], vectors)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        _fit(table, rank=2, postprocess=postprocess)
