@@ -24,7 +24,7 @@ DEFAULT_TOKEN_PATTERN = (
     r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|m|d)\b|\w+(?:[-.]\w+)*|[^\w\s]"
 )
 
-POOLINGS = ("mean", "sum", "max", "tfidf", "sif")
+POOLINGS = ("mean", "sum", "max", "tfidf", "sif", "sif-weighted")
 SIF_SMOOTHING = 1e-3
 
 # A batch of documents is tokenized as one string joined by this character. It is
@@ -385,8 +385,9 @@ def pool(
         Token counts, as returned by :func:`count_tokens`.
     codes : ndarray of shape (n_words, r)
         One code per word.
-    pooling : {"mean", "sum", "max", "tfidf", "sif"}
-        ``"tfidf"`` and ``"sif"`` are means weighted by ``word_weights``.
+    pooling : {"mean", "sum", "max", "tfidf", "sif", "sif-weighted"}
+        ``"tfidf"``, ``"sif"`` and ``"sif-weighted"`` are means weighted by
+        ``word_weights``.
     word_weights : ndarray of shape (n_words,), default=None
         Per-word weights of the weighted means.
 
