@@ -402,3 +402,15 @@ def test_large_tables_are_encoded_per_fit_to_the_same_codes(
     assert _embedding._factors_cache._entries.popitem()[1].codes is None
     np.testing.assert_allclose(encoded.embedding_, cached.embedding_, atol=1e-6)
     assert encoded.embedding_.flags.c_contiguous and cached.embedding_.flags.writeable
+
+
+def test_counts_of_streams_and_long_inputs_are_not_cached(
+    small_table_path, small_corpus, decompositions
+):
+    embedding = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
+    assert len(_text._counts_cache) == 1  # the fit corpus, one batch
+    embedding.transform(document for document in small_corpus)
+    embedding.set_params(batch_size=50).transform(small_corpus)
+    assert len(_text._counts_cache) == 1
+    embedding.set_params(batch_size=10_000).transform(small_corpus)
+    assert len(_text._counts_cache) == 2
