@@ -299,7 +299,7 @@ def main() -> None:
         print_machine(repeats, arguments.blas_threads)
         transform_benchmark(documents, repeats)
         fit_benchmark(repeats)
-        grid_search_benchmark(documents, labels, max(2, repeats // 2))
+        grid_search_benchmark(documents, labels, repeats)
         memory_benchmark(documents, repeats)
 
 

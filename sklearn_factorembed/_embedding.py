@@ -526,6 +526,14 @@ default="sif-weighted"
 
         return compute() if key is None else _factors_cache.get_or_compute(key, compute)
 
+    def _is_one_batch(self, X) -> bool:
+        """Whether ``X`` is a collection of at most ``batch_size`` documents.
+
+        Only then are its counts cached: a grid search refits and rescores whole
+        folds, while the batches of a long stream would only evict them.
+        """
+        return hasattr(X, "__len__") and len(X) <= self.batch_size
+
     def _table_and_keys(self):
         """The table, its source key and the fingerprint of its whole vocabulary."""
         table = load_vectors(self.vectors)
@@ -536,6 +544,8 @@ default="sif-weighted"
         """Corpus statistics of the documents ``X``, and their token counts over
         all rows of the table."""
         table, _, table_key = self._table_and_keys()
+        if not self._is_one_batch(X):
+            table_key = None
         analyzer = self._build_analyzer()
         batches = [
             count_tokens(batch, analyzer, table.key_to_index, vocabulary_key=table_key)
@@ -974,6 +984,8 @@ default="sif-weighted"
         check_is_fitted(self)
         analyzer = self._build_analyzer()
         vocabulary_key = getattr(self, "_vocabulary_key", None)
+        if not self._is_one_batch(X):
+            vocabulary_key = None
         codes = [
             self._pool(
                 count_tokens(

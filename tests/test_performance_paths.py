@@ -390,3 +390,15 @@ def test_counts_cache_key_tells_documents_and_lowercase_apart(decompositions):
     np.testing.assert_array_equal(lower.toarray(), [[2.0, 0.0]])
     np.testing.assert_array_equal(cased.toarray(), [[1.0, 1.0]])
     np.testing.assert_array_equal(split.toarray(), [[1.0, 0.0], [1.0, 0.0]])
+
+
+def test_counts_of_streams_and_long_inputs_are_not_cached(
+    small_table_path, small_corpus, decompositions
+):
+    embedding = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
+    assert len(_text._counts_cache) == 1  # the fit corpus, one batch
+    embedding.transform(document for document in small_corpus)
+    embedding.set_params(batch_size=50).transform(small_corpus)
+    assert len(_text._counts_cache) == 1
+    embedding.set_params(batch_size=10_000).transform(small_corpus)
+    assert len(_text._counts_cache) == 2
