@@ -120,7 +120,6 @@ def word_similarity():
 
     def score(params):
         params = {**params, "vocabulary": N_FREQUENT_WORDS}
-        params.pop("supervised", None)
         return mean_spearman(FactorizedEmbedding(**params).fit())
 
     return mean_spearman(raw), score

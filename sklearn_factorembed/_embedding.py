@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
@@ -23,6 +24,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
+from ._cache import LRUCache, fingerprint
 from ._factorize import (
     SOLVERS,
     Spectrum,
@@ -32,6 +34,7 @@ from ._factorize import (
     supervised_spectrum,
     truncate,
 )
+from ._persistence import load_estimator, save_estimator, write_keyed_vectors
 from ._postprocess import (
     POSTPROCESSINGS,
     default_n_removed,
@@ -50,16 +53,39 @@ from ._quantize import (
 from ._text import (
     DEFAULT_TOKEN_PATTERN,
     POOLINGS,
+    CorpusStatistics,
     build_analyzer,
     check_documents,
     count_tokens,
+    document_batches,
     idf_weights,
     pool,
     sif_weights,
 )
-from ._vectors import DEFAULT_VECTORS, load_vectors
+from ._vectors import DEFAULT_VECTORS, load_vectors, source_key
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+SPACES = ("codes", "reconstructed")
+
+# The rank-independent part of recent fits, so that a grid search over rank,
+# which refits the same folds once per rank, decomposes each fold once and only
+# truncates.
+_factors_cache = LRUCache(maxsize=16)
+
+
+@dataclass(frozen=True)
+class _Factors:
+    """What a fit computes before knowing the rank (read-only arrays)."""
+
+    spectrum: Spectrum  # all directions of the (post-processed) weighted rows
+    removed: np.ndarray | None  # directions the first post-processing removed
+    vocabulary: dict  # never mutated: the estimator copies it
+
+
+def _read_only(*arrays) -> None:
+    for array in arrays:
+        if array is not None:
+            array.setflags(write=False)
 
 
 WEIGHTINGS = ("frequency", "log-frequency")
@@ -99,6 +125,30 @@ def zipf_counts(table_rows: np.ndarray) -> np.ndarray:
     return 1.0 / (np.asarray(table_rows, dtype=np.float64) + 1.0)
 
 
+def common_component(gram: np.ndarray) -> np.ndarray:
+    """The direction sif pooling removes, from the Gram matrix of pooled codes.
+
+    The top eigenvector of ``P.T @ P`` is the top right singular vector of the
+    pooled codes ``P`` (Arora et al., 2017), signed so that its largest entry is
+    positive; the Gram matrix is a sum over documents, so it can be accumulated
+    over batches or partitions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> common_component(np.array([[1.0, 0.0], [0.0, 4.0]]))
+    array([0., 1.])
+    """
+    _, eigenvectors = np.linalg.eigh(gram)
+    direction = eigenvectors[:, -1]
+    return direction * np.sign(direction[np.argmax(np.abs(direction))])
+
+
+def _rows_part(rows):
+    """The kept rows, in a form :func:`fingerprint` digests."""
+    return (rows.start, rows.stop) if isinstance(rows, slice) else rows
+
+
 class FactorizedEmbedding(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -136,15 +186,17 @@ class FactorizedEmbedding(
         rows picked by column-pivoted QR: orthogonal but not Eckart-Young
         optimal, its error is at least that of SVD (see
         ``reconstruction_error_``).
-    vocabulary : "corpus", "all", int or list of str, default="all"
+    vocabulary : "corpus", "all", int or list of str, default="corpus"
         The words kept: those of the fit documents found in the table
         (``"corpus"``), the whole table (``"all"``), its ``k`` first rows (``int``;
         pretrained tables are ordered by frequency), or the given words. With
-        anything but ``"corpus"``, ``fit(None)`` is allowed. The default keeps a
-        code for every word of the table, so that words unseen in ``fit`` still
-        count in ``transform`` (``"corpus"`` cost about 1.5% accuracy on movie
-        reviews); words absent from the fit corpus are encoded, not fitted, so
-        fitting costs little more, but ``embedding_`` has a row per table word.
+        anything but ``"corpus"``, ``fit(None)`` is allowed. The default keeps
+        the model small (a code per corpus word: about 1.6 MB on movie reviews at
+        rank 25); ``"all"`` keeps a code for every table word, so that words
+        unseen in ``fit`` still count in ``transform`` (about 1 point of accuracy
+        at rank 10 on movie reviews, ``benchmarks/quality.py``) at the cost of a
+        row per table word in ``embedding_`` (40 MB for GloVe at rank 25). Words
+        absent from the fit corpus are encoded, not fitted.
     weighting : {"frequency", "log-frequency"} or None, default="frequency"
         ``"frequency"`` weighs each kept word by ``sqrt(count)`` of its count in
         the fit corpus (``"log-frequency"`` by ``log(1 + count)``), so the factors
@@ -164,7 +216,7 @@ default="sif-weighted"
         never on the batch being transformed). Arora et al. remove that
         direction from uncentred vectors, where it is their common part; the
         codes here are centred already, so it is mostly signal (removing it cost
-        up to 8% accuracy on AG News), hence the default ``"sif-weighted"``.
+        8 to 10 points of accuracy on AG News), hence the default ``"sif-weighted"``.
         Fitted without documents, ``p`` follows Zipf's law over the table order
         (see ``weighting``) and ``"sif"`` removes no direction.
     postprocess : {"abtt", "ppa"} or None, default="abtt"
@@ -179,7 +231,9 @@ default="sif-weighted"
         ``transform_words``, ``to_keyedvectors``) is post-processed alike.
     n_removed : int or "auto", default="auto"
         Directions each post-processing pass removes; ``"auto"`` is ``d / 100``
-        rounded, at least 1, as in the paper. Ignored without ``postprocess``.
+        rounded, at least 1, as in the paper, but never more than leaves room
+        for an int ``rank``: ``rank=d`` post-processes nothing and reproduces the
+        table. Ignored without ``postprocess``.
     supervised : bool, default=False
         Let ``fit(X, y)`` use the labels: the first directions are Fisher's
         discriminants (LDA, at most ``n_classes - 1``) of the fit documents
@@ -217,6 +271,10 @@ default="sif-weighted"
     random_state : int, RandomState instance or None, default=None
         Seed of the ``"randomized"`` solver and of the k-means of
         ``quantization="pq"``.
+    batch_size : int, default=10_000
+        Documents tokenized and pooled at a time. ``transform`` consumes an
+        iterable or generator batch by batch, so its memory is bounded by the
+        batch and the output whatever the length of the stream.
 
     Attributes
     ----------
@@ -288,8 +346,8 @@ default="sif-weighted"
     Stored as int8, the codes take a quarter of the bytes:
 
     >>> small = FactorizedEmbedding(rank=4, quantization="int8").fit(documents)
-    >>> round(embedding.bytes_per_word_), round(small.bytes_per_word_)
-    (16, 4)
+    >>> embedding.embedding_.nbytes // small.quantized_codes_.nbytes
+    4
     """
 
     _parameter_constraints: dict = {
@@ -317,6 +375,7 @@ default="sif-weighted"
         "quantization": [StrOptions({"int8", "pq"}), None],
         "pq_subvectors": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -325,7 +384,7 @@ default="sif-weighted"
         rank=25,
         *,
         solver="auto",
-        vocabulary="all",
+        vocabulary="corpus",
         weighting="frequency",
         pooling="sif-weighted",
         postprocess="abtt",
@@ -338,6 +397,7 @@ default="sif-weighted"
         quantization=None,
         pq_subvectors=None,
         random_state=None,
+        batch_size=10_000,
     ):
         self.vectors = vectors
         self.rank = rank
@@ -355,6 +415,7 @@ default="sif-weighted"
         self.quantization = quantization
         self.pq_subvectors = pq_subvectors
         self.random_state = random_state
+        self.batch_size = batch_size
 
     def _build_analyzer(self):
         return build_analyzer(
@@ -374,36 +435,28 @@ default="sif-weighted"
             )
         return dtype
 
-    def _select_rows(self, table: KeyedVectors, documents):
-        """Rows of the table to keep and the fit corpus' counts of them."""
-        counts = (
-            None
-            if documents is None
-            else count_tokens(documents, self._build_analyzer(), table.key_to_index)
-        )
+    def _select_rows(self, table: KeyedVectors, statistics):
+        """Rows of the table to keep."""
         if isinstance(self.vocabulary, str) and self.vocabulary == "corpus":
-            if counts is None:
+            if statistics is None:
                 raise ValueError(
                     "vocabulary='corpus' takes its words from the fit documents; "
                     "pass documents to fit, or set vocabulary to 'all', an int or "
                     "a list of words"
                 )
-            rows = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel())
+            rows = np.flatnonzero(statistics.word_counts.toarray().ravel())
             if len(rows) == 0:
                 raise ValueError(
-                    f"none of the {len(documents)} fit documents contains a word "
-                    f"of the table {self._vectors_name()!r}; check the tokenizer, "
-                    "lowercase and the language of the table"
+                    f"none of the {statistics.n_documents} fit documents contains "
+                    f"a word of the table {self._vectors_name()!r}; check the "
+                    "tokenizer, lowercase and the language of the table"
                 )
-        elif isinstance(self.vocabulary, str):
-            rows = slice(0, len(table))
-        elif isinstance(self.vocabulary, Integral):
-            rows = slice(0, min(int(self.vocabulary), len(table)))
-        else:
-            rows = self._rows_of_words(table, self.vocabulary)
-        if counts is not None:
-            counts = counts[:, rows].tocsr()
-        return rows, counts
+            return rows
+        if isinstance(self.vocabulary, str):
+            return slice(0, len(table))
+        if isinstance(self.vocabulary, Integral):
+            return slice(0, min(int(self.vocabulary), len(table)))
+        return self._rows_of_words(table, self.vocabulary)
 
     def _rows_of_words(self, table: KeyedVectors, words) -> np.ndarray:
         words = check_documents(words, name="vocabulary")
@@ -432,20 +485,129 @@ default="sif-weighted"
             return "KeyedVectors"
         return str(self.vectors)
 
-    def _fit(self, X, y=None):
-        dtype = self._check_dtype()
+    def _factors_key(self, source, rows, weights, n_fitted, n_dims) -> str | None:
+        """What the rank-independent factors depend on, or None when they must
+        not be cached."""
+        if source is None:
+            return None
+        if self.solver == "randomized":
+            # Its directions depend on the number computed and on the seed.
+            if not isinstance(self.random_state, Integral):
+                return None
+            solver = ("randomized", self.rank, self.random_state)
+        else:
+            solver = self.solver
+        return fingerprint(
+            source,
+            _rows_part(rows),
+            weights,
+            solver,
+            self._postprocessing(n_fitted, n_dims),
+        )
+
+    def _factors(self, table: KeyedVectors, rows, weights, key) -> _Factors:
+        def compute():
+            spectrum, removed = self._decompose(table.vectors[rows], weights)
+            _read_only(
+                spectrum.mean, spectrum.components, spectrum.singular_values, removed
+            )
+            if isinstance(rows, slice) and rows == slice(0, len(table)):
+                # The table's own word -> row dict; the estimator gets a copy,
+                # ~15x faster than building one for 400,000 words.
+                vocabulary = table.key_to_index
+            else:
+                words = (
+                    table.index_to_key[rows]
+                    if isinstance(rows, slice)
+                    else list(map(table.index_to_key.__getitem__, rows.tolist()))
+                )
+                vocabulary = dict(zip(words, range(len(words)), strict=True))
+            return _Factors(spectrum, removed, vocabulary)
+
+        return compute() if key is None else _factors_cache.get_or_compute(key, compute)
+
+    def _is_one_batch(self, X) -> bool:
+        """Whether ``X`` is a collection of at most ``batch_size`` documents.
+
+        Only then are its counts cached: a grid search refits and rescores whole
+        folds, while the batches of a long stream would only evict them.
+        """
+        return hasattr(X, "__len__") and len(X) <= self.batch_size
+
+    def _table_and_keys(self):
+        """The table, its source key and the fingerprint of its whole vocabulary."""
         table = load_vectors(self.vectors)
-        documents = None if X is None else check_documents(X)
-        if documents is not None and len(documents) == 0:
+        source = source_key(self.vectors)
+        return table, source, None if source is None else fingerprint(source)
+
+    def _statistics_of(self, X) -> tuple[CorpusStatistics, sp.csr_matrix]:
+        """Corpus statistics of the documents ``X``, and their token counts over
+        all rows of the table."""
+        table, _, table_key = self._table_and_keys()
+        if not self._is_one_batch(X):
+            table_key = None
+        analyzer = self._build_analyzer()
+        batches = [
+            count_tokens(batch, analyzer, table.key_to_index, vocabulary_key=table_key)
+            for batch in document_batches(X, self.batch_size)
+        ]
+        if not batches:
             raise ValueError("X is empty: fit needs at least one document")
-        if self.supervised:
-            labels = self._check_labels(documents, y)
-        if self.pooling == "tfidf" and documents is None:
+        counts = sp.vstack(batches, format="csr") if len(batches) > 1 else batches[0]
+        return CorpusStatistics.from_counts(counts), counts
+
+    def _fit(self, X, y=None, *, partial: bool = False, return_counts: bool = False):
+        """Fit; return the counts of ``X`` over ``vocabulary_`` if asked (or None
+        when ``X`` is None)."""
+        if self.pooling == "tfidf" and X is None:
             raise ValueError(
                 "pooling='tfidf' learns word weights from the fit documents; pass "
                 "documents to fit"
             )
-        rows, counts = self._select_rows(table, documents)
+        if self.supervised and partial:
+            raise ValueError(
+                "partial_fit does not support supervised=True: the discriminants "
+                "need every labelled document at once; use fit(X, y)"
+            )
+        if self.supervised and (X is None or y is None):
+            raise ValueError(
+                "supervised=True learns directions that separate the classes of "
+                f"the fit documents; pass documents and their labels, fit(X, y) "
+                f"(got {'X=None' if X is None else 'y=None'})"
+            )
+        statistics, counts = (None, None) if X is None else self._statistics_of(X)
+        labels = self._check_labels(counts, y) if self.supervised else None
+        previous = getattr(self, "_corpus_statistics", None) if partial else None
+        if previous is not None:
+            statistics = previous + statistics
+        # Selecting the kept columns costs a pass over the counts: only when used.
+        needs_counts = return_counts or self.pooling == "sif" or self.supervised
+        kept_counts = self._fit_statistics(
+            statistics, counts if needs_counts else None, labels
+        )
+        if kept_counts is not None and self.pooling == "sif":
+            self.common_component_ = common_component(
+                self._sif_gram(kept_counts)
+            ).astype(self.embedding_.dtype)
+        return kept_counts
+
+    def _fit_statistics(
+        self,
+        statistics: CorpusStatistics | None,
+        counts: sp.csr_matrix | None = None,
+        labels: np.ndarray | None = None,
+    ) -> sp.csr_matrix | None:
+        """Fit the factors and word weights from corpus statistics (None: no
+        documents); return ``counts`` (over the whole table) restricted to the
+        kept words, or None without counts.
+
+        The sif common component needs the documents themselves and is left to
+        the caller (see :func:`common_component`).
+        """
+        dtype = self._check_dtype()
+        table, source, _ = self._table_and_keys()
+        self._corpus_statistics = statistics
+        rows = self._select_rows(table, statistics)
         kept_table = table.vectors[rows]
         n_words, n_dims = kept_table.shape
         if isinstance(self.rank, Integral) and self.rank > n_dims:
@@ -458,11 +620,12 @@ default="sif-weighted"
                 f"rank={self.rank} exceeds the {n_words} words kept in the "
                 "vocabulary; use a lower rank or a larger vocabulary"
             )
+        kept_counts = None if counts is None else counts[:, rows].tocsr()
 
-        if counts is None:
+        if statistics is None:
             word_counts = zipf_counts(np.arange(len(table))[rows])
         else:
-            word_counts = np.asarray(counts.sum(axis=0)).ravel()
+            word_counts, document_frequency = statistics.kept(rows)
         weights = None
         if self.weighting is not None:
             weights = frequency_weights(word_counts, self.weighting)
@@ -470,51 +633,56 @@ default="sif-weighted"
                 weights = None
 
         self.pooling_weights_ = None
+        self.common_component_ = None
         if self.pooling == "tfidf":
-            self.pooling_weights_ = idf_weights(counts).astype(dtype)
+            self.pooling_weights_ = idf_weights(
+                document_frequency, statistics.n_documents
+            ).astype(dtype)
         elif self.pooling in ("sif", "sif-weighted"):
             self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
 
-        # Rows of zero weight move neither the mean nor the directions: leave
-        # them out of the factorization, so that a table-wide vocabulary costs
-        # little more to fit than the corpus words, and only encode them.
-        row_weights = weights  # of every kept row: k-means of quantization="pq"
+        n_fitted = n_words if weights is None else np.count_nonzero(weights)
+        factors = self._factors(
+            table,
+            rows,
+            weights,
+            self._factors_key(source, rows, weights, n_fitted, n_dims),
+        )
+        # Rows of zero weight move neither the mean nor the directions: they are
+        # left out of the factorization (see _decompose) and only encoded.
         weighted = slice(None) if weights is None else np.flatnonzero(weights)
         weighted_table = kept_table[weighted]
-        weights = None if weights is None else weights[weighted]
-        spectrum, removed = self._factorize(weighted_table, weights)
+        weighted_weights = None if weights is None else weights[weighted]
+        spectrum, removed = self._truncate(factors, weighted_table, weighted_weights)
         if self.supervised:
             spectrum = self._supervise(
-                spectrum, removed, weighted_table, weights, counts, labels, weighted
+                spectrum,
+                removed,
+                weighted_table,
+                weighted_weights,
+                kept_counts,
+                labels,
+                weighted,
             )
         self.rank_ = len(spectrum.components)
         self.removed_directions_ = None if removed is None else removed.astype(dtype)
 
-        words = (
-            table.index_to_key[rows]
-            if isinstance(rows, slice)
-            else [table.index_to_key[row] for row in rows]
+        self.vocabulary_ = dict(factors.vocabulary)
+        self._vocabulary_key = (
+            None if source is None else fingerprint(source, _rows_part(rows))
         )
-        self.vocabulary_ = {word: position for position, word in enumerate(words)}
         self.embedding_ = encode(kept_table, spectrum.mean, spectrum.components, dtype)
-        self.components_ = spectrum.components.astype(dtype)
+        # C order whatever the solver returned, so that products with the
+        # components are the same after a save and load (np.load gives C order).
+        self.components_ = np.ascontiguousarray(spectrum.components, dtype=dtype)
         self.mean_ = spectrum.mean.astype(dtype)
         self.singular_values_ = spectrum.singular_values.astype(dtype)
         self.explained_variance_ratio_ = spectrum.explained_variance_ratio.astype(dtype)
         self.reconstruction_error_ = spectrum.relative_error
         self.n_parameters_ = n_words * self.rank_ + self.rank_ * n_dims + n_dims
         self.compression_ratio_ = n_words * n_dims / self.n_parameters_
-        self._quantize(row_weights)
-
-        self.common_component_ = None
-        if self.pooling == "sif" and counts is not None:
-            self.common_component_ = self._common_component(counts)
-        self.nbytes_ = sum(
-            value.nbytes
-            for name, value in self.__getstate__().items()
-            if name.endswith("_") and isinstance(value, np.ndarray)
-        )
-        return counts
+        self._quantize(weights)
+        return kept_counts
 
     def _quantize(self, weights: np.ndarray | None) -> None:
         """Store the codes of ``embedding_`` quantized; replace it by their
@@ -581,23 +749,6 @@ default="sif-weighted"
         if getattr(self, "quantized_codes_", None) is not None:
             self.embedding_ = self._dequantize()
 
-    def _check_labels(self, documents, y) -> np.ndarray:
-        if y is None or documents is None:
-            raise ValueError(
-                "supervised=True learns directions that separate the classes of "
-                f"the fit documents; pass documents and their labels, fit(X, y) "
-                f"(got {'X=None' if documents is None else 'y=None'})"
-            )
-        labels = np.asarray(y)
-        check_consistent_length(documents, labels)
-        check_classification_targets(labels)
-        if len(np.unique(labels)) < 2:
-            raise ValueError(
-                f"supervised=True needs at least two classes in y, got "
-                f"{np.unique(labels)!r}"
-            )
-        return labels
-
     def _supervise(self, spectrum, removed, table, weights, counts, labels, rows):
         """Trade the variance-only directions for the discriminants of the
         pooled fit documents followed by the top variance directions orthogonal
@@ -628,34 +779,55 @@ default="sif-weighted"
             supervised.total_variance,
         )
 
-    def _n_removed_per_pass(self, n_dims: int) -> int:
-        if self.postprocess is None:
-            return 0
-        if self.n_removed == "auto":
-            return default_n_removed(n_dims)
-        return int(self.n_removed)
+    def _postprocessing(self, n_rows: int, n_dims: int) -> tuple[str | None, int]:
+        """The post-processing to apply to ``n_rows`` x ``n_dims`` fitted rows,
+        and the directions each pass removes.
 
-    def _factorize(self, kept_table: np.ndarray, weights: np.ndarray | None):
-        """The truncated factorization of the (post-processed) kept table, and
-        the directions the post-processing removed (None without it)."""
-        n_words, n_dims = kept_table.shape
-        n_removed = self._n_removed_per_pass(n_dims)
-        n_passes = {None: 0, "abtt": 1, "ppa": 2}[self.postprocess]
-        n_available = min(n_words, n_dims) - n_passes * n_removed
-        if n_available < (self.rank if isinstance(self.rank, Integral) else 1):
+        ``n_removed="auto"`` removes ``d / 100`` directions (at least 1) but
+        never so many that the rank would not fit: ``rank=d`` keeps the table
+        whole, with no post-processing.
+        """
+        if self.postprocess is None:
+            return None, 0
+        if self.n_removed != "auto":
+            return self.postprocess, int(self.n_removed)
+        n_passes = 2 if self.postprocess == "ppa" else 1
+        rank = self.rank if isinstance(self.rank, Integral) else 1
+        room = max(0, min(n_rows, n_dims) - rank) // n_passes
+        n_removed = min(default_n_removed(n_dims), room)
+        return (self.postprocess, n_removed) if n_removed else (None, 0)
+
+    def _check_labels(self, counts: sp.csr_matrix, y) -> np.ndarray:
+        labels = np.asarray(y)
+        check_consistent_length(counts, labels)
+        check_classification_targets(labels)
+        if len(np.unique(labels)) < 2:
             raise ValueError(
-                f"rank={self.rank} exceeds the {n_available} directions left of "
-                f"the {min(n_words, n_dims)} available once postprocess="
-                f"{self.postprocess!r} removes n_removed={n_removed} direction(s) "
-                f"{n_passes} time(s); lower rank or n_removed"
+                f"supervised=True needs at least two classes in y, got "
+                f"{np.unique(labels)!r}"
             )
+        return labels
+
+    def _decompose(self, kept_table: np.ndarray, weights: np.ndarray | None):
+        """The rank-independent factorization: all directions of the weighted,
+        (first-pass) post-processed rows of positive weight, and the directions
+        the post-processing removed (None without it)."""
+        if weights is not None:
+            positive = np.flatnonzero(weights)
+            kept_table, weights = kept_table[positive], weights[positive]
+        # Checked before post-processing, so that every path gives this error.
+        if not np.all(np.isfinite(kept_table)):
+            raise ValueError(
+                f"the table {self._vectors_name()!r} holds NaN or infinite values"
+            )
+        postprocess, n_removed = self._postprocessing(*kept_table.shape)
         mean, removed, table = None, None, kept_table
-        if self.postprocess is not None:
+        if postprocess is not None:
             mean, removed = dominant_directions(kept_table, weights, n_removed)
             table = remove_directions(kept_table, mean, removed)
         # PPA's second pass removes n_removed directions of the codes: factorize
         # to that many more so that rank_ informative directions remain.
-        n_extra = n_removed if self.postprocess == "ppa" else 0
+        n_extra = n_removed if postprocess == "ppa" else 0
         spectrum = decompose(
             table,
             weights,
@@ -666,30 +838,51 @@ default="sif-weighted"
             random_state=self.random_state,
         )
         mean = spectrum.mean if mean is None else mean
-        if not np.all(np.isfinite(mean)):
-            raise ValueError(
-                f"the table {self._vectors_name()!r} holds NaN or infinite values"
-            )
-        rank = min(resolve_rank(self.rank, spectrum), n_available)
-        spectrum = truncate(spectrum, rank + n_extra)
         # The post-processed table is centred; its codes take the original mean.
-        spectrum = Spectrum(
+        return Spectrum(
             mean, spectrum.components, spectrum.singular_values, spectrum.total_variance
-        )
-        if self.postprocess == "ppa":
-            codes = encode(table, np.zeros(n_dims), spectrum.components, np.float64)
+        ), removed
+
+    def _truncate(self, factors: _Factors, table: np.ndarray, weights):
+        """Cut the factors to the rank asked (PPA's second pass included); return
+        the spectrum and every direction the post-processing removed.
+
+        ``table`` and ``weights`` are the rows of positive weight, those
+        :meth:`_decompose` factorized.
+        """
+        n_words, n_dims = table.shape
+        postprocess, n_removed = self._postprocessing(n_words, n_dims)
+        n_passes = {None: 0, "abtt": 1, "ppa": 2}[postprocess]
+        n_available = min(n_words, n_dims) - n_passes * n_removed
+        if n_available < (self.rank if isinstance(self.rank, Integral) else 1):
+            raise ValueError(
+                f"rank={self.rank} exceeds the {n_available} directions left of "
+                f"the {min(n_words, n_dims)} available once postprocess="
+                f"{postprocess!r} removes n_removed={n_removed} direction(s) "
+                f"{n_passes} time(s); lower rank or n_removed"
+            )
+        spectrum, removed = factors.spectrum, factors.removed
+        rank = min(resolve_rank(self.rank, spectrum), n_available)
+        n_extra = n_removed if postprocess == "ppa" else 0
+        spectrum = truncate(spectrum, rank + n_extra)
+        if postprocess == "ppa":
+            # The components are orthogonal to the first removed directions, so
+            # the raw rows give the codes of the post-processed ones.
+            codes = encode(table, spectrum.mean, spectrum.components, np.float64)
             spectrum, second = strip_leading_directions(
                 spectrum, codes, weights, n_removed
             )
             removed = np.vstack([removed, second])
         return spectrum, removed
 
-    def _common_component(self, counts: sp.csr_matrix) -> np.ndarray:
+    def _sif_gram(self, counts: sp.csr_matrix) -> np.ndarray:
+        """``P.T @ P`` (float64) of the sif-pooled codes ``P`` of the documents
+        counted in ``counts`` (over ``vocabulary_``), before the common component
+        is removed. A sum over documents: it adds up across batches."""
         pooled = pool(
             counts, self.embedding_, pooling="sif", word_weights=self.pooling_weights_
-        )
-        _, _, directions = np.linalg.svd(pooled.astype(np.float64), full_matrices=False)
-        return directions[0].astype(self.embedding_.dtype)
+        ).astype(np.float64)
+        return pooled.T @ pooled
 
     def _pool(self, counts: sp.csr_matrix) -> np.ndarray:
         codes = pool(
@@ -723,6 +916,45 @@ default="sif-weighted"
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Add the documents ``X`` to the fit corpus and refit the factors.
+
+        The corpus statistics (token counts and document frequencies over the
+        table) are sums, kept from call to call, so fitting a corpus batch by
+        batch gives the factors, vocabulary and word weights that ``fit`` gives
+        on the concatenation, in memory bounded by a batch. One deviation: with
+        ``pooling="sif"`` the common component is learned from the documents of
+        the latest call only (it needs the documents themselves, pooled with the
+        final word weights; keep the last batch large enough to estimate it).
+        Each call refits the factors, so the rank must not exceed the words
+        counted so far.
+
+        Parameters
+        ----------
+        X : iterable of str or pandas Series
+            A batch of documents.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : FactorizedEmbedding
+
+        Examples
+        --------
+        >>> from sklearn_factorembed import FactorizedEmbedding
+        >>> embedding = FactorizedEmbedding(rank=2)
+        >>> embedding = embedding.partial_fit(["a gripping thriller"])
+        >>> embedding = embedding.partial_fit(["dull and far too long"])
+        >>> len(embedding.vocabulary_)
+        8
+        """
+        if X is None:
+            raise ValueError("partial_fit needs documents; X is None")
+        self._fit(X, partial=True)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit to ``X`` and return its document codes, tokenizing ``X`` once.
 
@@ -730,7 +962,7 @@ default="sif-weighted"
         -------
         ndarray of shape (n_documents, rank_)
         """
-        counts = self._fit(X, y)
+        counts = self._fit(X, y, return_counts=True)
         if counts is None:
             raise ValueError("fit_transform needs documents; X is None")
         return self._pool(counts)
@@ -740,18 +972,31 @@ default="sif-weighted"
 
         Parameters
         ----------
-        X : iterable of str or pandas Series
-            Documents. Tokens outside ``vocabulary_`` are ignored; a document
-            without a known token gets a row of zeros (the code of the mean).
+        X : iterable of str, generator of str or pandas Series
+            Documents, consumed ``batch_size`` at a time. Tokens outside
+            ``vocabulary_`` are ignored; a document without a known token gets a
+            row of zeros (the code of the mean).
 
         Returns
         -------
         ndarray of shape (n_documents, rank_)
         """
         check_is_fitted(self)
-        documents = check_documents(X)
-        counts = count_tokens(documents, self._build_analyzer(), self.vocabulary_)
-        return self._pool(counts)
+        analyzer = self._build_analyzer()
+        vocabulary_key = getattr(self, "_vocabulary_key", None)
+        if not self._is_one_batch(X):
+            vocabulary_key = None
+        codes = [
+            self._pool(
+                count_tokens(
+                    batch, analyzer, self.vocabulary_, vocabulary_key=vocabulary_key
+                )
+            )
+            for batch in document_batches(X, self.batch_size)
+        ]
+        if not codes:
+            return np.zeros((0, self.rank_), dtype=self.embedding_.dtype)
+        return np.concatenate(codes) if len(codes) > 1 else codes[0]
 
     def inverse_transform(self, X):
         """Map codes back to the d-dim space: ``X @ components_ + mean_``.
@@ -816,6 +1061,147 @@ default="sif-weighted"
         )
         keyed_vectors.add_vectors(list(self.vocabulary_), self.embedding_)
         return keyed_vectors
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the fitted model to a portable file that loading cannot run.
+
+        The file is a zip of ``.npy`` arrays and a JSON description (format
+        version, parameters, fitted scalars, vocabulary, SHA-256 checksum),
+        written atomically: a crash mid-write leaves any earlier file intact.
+        It holds everything ``transform`` needs, so it loads and transforms
+        without the vector table it was fitted on.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (any name; ``.npz`` is customary). Its folder must
+            exist.
+
+        Raises
+        ------
+        ValueError
+            If a parameter cannot be saved without pickling code or data: a
+            ``tokenizer`` callable, ``vectors`` given as a ``KeyedVectors``
+            object (pass a name or a path), a ``RandomState`` instance.
+
+        See Also
+        --------
+        load : Read the file back.
+        export : Write the word vectors for other tools (word2vec, gensim).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> embedding = FactorizedEmbedding(rank=4).fit(["a good film", "a bad one"])
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> embedding.save(path)
+        >>> restored = FactorizedEmbedding.load(path)
+        >>> bool((restored.transform(["good"]) == embedding.transform(["good"])).all())
+        True
+        """
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> FactorizedEmbedding:
+        """Load a model saved by :meth:`save`, never unpickling anything.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        FactorizedEmbedding
+            Fitted, with the saved parameters.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a saved model, or is truncated, corrupt, edited or
+            from a newer format version; the message names the file and the
+            problem.
+        FileNotFoundError
+            If there is no file at ``path``.
+        """
+        embedding = load_estimator(path, cls)
+        embedding._check_fitted_shapes(path)
+        return embedding
+
+    def _check_fitted_shapes(self, path) -> None:
+        # The checksum catches corruption; this catches a file that is intact
+        # but inconsistent, before it could fail deep inside transform.
+        n_words = len(self.vocabulary_)
+        n_dims = np.shape(self.components_)[-1] if np.ndim(self.components_) else 0
+        expected = {
+            "embedding_": (n_words, self.rank_),
+            "components_": (self.rank_, n_dims),
+            "mean_": (n_dims,),
+            "pooling_weights_": (n_words,),
+            "common_component_": (self.rank_,),
+        }
+        for name, shape in expected.items():
+            value = getattr(self, name)
+            if value is not None and np.shape(value) != shape:
+                raise ValueError(
+                    f"cannot load the model file {str(path)!r}: {name} has shape "
+                    f"{np.shape(value)} where the other fitted attributes imply "
+                    f"{shape}"
+                )
+
+    def export(
+        self,
+        path: str | os.PathLike,
+        *,
+        format: str = "word2vec",
+        space: str = "codes",
+    ) -> None:
+        """Write the kept words' vectors in a format other tools read.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write, atomically. With the word2vec formats, a ``.gz``
+            or ``.bz2`` suffix compresses it.
+        format : {"word2vec", "word2vec-bin", "kv"}, default="word2vec"
+            word2vec text, word2vec binary, or gensim's native ``KeyedVectors``
+            file (a pickle, to share only with people who trust you). All load
+            with gensim's ``KeyedVectors.load_word2vec_format`` / ``load``.
+        space : {"codes", "reconstructed"}, default="codes"
+            The ``rank_``-dim codes (:meth:`to_keyedvectors`), or their
+            ``d``-dim reconstructions ``embedding_ @ components_ + mean_``.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from gensim.models import KeyedVectors
+        >>> embedding = FactorizedEmbedding(rank=4).fit(["a good film", "a bad one"])
+        >>> path = os.path.join(tempfile.mkdtemp(), "codes.txt")
+        >>> embedding.export(path)
+        >>> KeyedVectors.load_word2vec_format(path).vector_size
+        4
+        """
+        check_is_fitted(self)
+        if space not in SPACES:
+            raise ValueError(f"space={space!r} is not one of {SPACES}")
+        keyed_vectors = self.to_keyedvectors()
+        if space == "reconstructed":
+            reconstructed = self.inverse_transform(keyed_vectors.vectors)
+            keyed_vectors = KeyedVectors(
+                vector_size=reconstructed.shape[1], count=0, dtype=reconstructed.dtype
+            )
+            keyed_vectors.add_vectors(list(self.vocabulary_), reconstructed)
+        write_keyed_vectors(keyed_vectors, path, format=format)
+
+    @property
+    def nbytes_(self) -> int:
+        """Bytes of all the fitted arrays as pickled, the word codes in their
+        stored (quantized) form."""
+        check_is_fitted(self)
+        return sum(
+            value.nbytes
+            for name, value in self.__getstate__().items()
+            if name.endswith("_") and isinstance(value, np.ndarray)
+        )
 
     @property
     def _n_features_out(self):

@@ -489,7 +489,8 @@ def test_grid_search_over_rank(small_table_path, small_corpus, small_labels, n_j
 
 def test_full_rank_on_glove_reproduces_the_vectors(movie_reviews):
     documents, _ = movie_reviews
-    embedding = _core(rank=50).fit(documents[:2000])
+    # The default post-processing steps aside at rank=d: the table comes back.
+    embedding = FactorizedEmbedding(rank=50).fit(documents[:2000])
     table = load_vectors("glove-6b-50d")
     words = list(embedding.vocabulary_)[:5000]
     original = np.array([table[word] for word in words])
@@ -499,7 +500,7 @@ def test_full_rank_on_glove_reproduces_the_vectors(movie_reviews):
 
 def test_pickle_of_a_movie_review_model_is_small(movie_reviews):
     documents, _ = movie_reviews
-    embedding = _core(rank=25).fit(documents)
+    embedding = FactorizedEmbedding(rank=25).fit(documents)
     size = len(pickle.dumps(embedding))
     assert size < 5_000_000
     restored = pickle.loads(pickle.dumps(embedding))
@@ -513,7 +514,9 @@ def test_rank_25_keeps_97_percent_of_rank_50_accuracy_on_movie_reviews(movie_rev
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
 
     def accuracy(rank):
-        pipeline = make_pipeline(_core(rank=rank), LogisticRegression(max_iter=1000))
+        pipeline = make_pipeline(
+            FactorizedEmbedding(rank=rank), LogisticRegression(max_iter=1000)
+        )
         return cross_val_score(pipeline, documents, labels, cv=folds).mean()
 
     assert accuracy(25) >= 0.97 * accuracy(50)

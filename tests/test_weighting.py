@@ -41,9 +41,10 @@ def test_frequency_weights_rows_by_the_square_root_of_their_counts(
     table = np.asarray(load_vectors(small_table_path)[words], dtype=np.float64)
     counts = _token_counts(small_corpus, words)
     mean, components = _weighted_pca(table, np.sqrt(counts), 3)
-    np.testing.assert_allclose(embedding.mean_, mean, atol=1e-10)
+    # float32 table, float32 block moments: float32 precision.
+    np.testing.assert_allclose(embedding.mean_, mean, atol=1e-6)
     np.testing.assert_allclose(
-        _projector(embedding.components_), _projector(components), atol=1e-8
+        _projector(embedding.components_), _projector(components), atol=1e-6
     )
 
 
@@ -73,9 +74,10 @@ def test_without_documents_counts_follow_zipf_over_the_table_order(
     table = np.asarray(load_vectors(small_table_path).vectors, dtype=np.float64)
     zipf = 1.0 / np.arange(1, len(table) + 1)
     mean, components = _weighted_pca(table, np.sqrt(zipf), 3)
-    np.testing.assert_allclose(embedding.mean_, mean, atol=1e-10)
+    # float32 table, float32 block moments: float32 precision.
+    np.testing.assert_allclose(embedding.mean_, mean, atol=1e-6)
     np.testing.assert_allclose(
-        _projector(embedding.components_), _projector(components), atol=1e-8
+        _projector(embedding.components_), _projector(components), atol=1e-6
     )
 
 
@@ -90,7 +92,9 @@ def test_log_frequency_weighting_differs_from_frequency(small_table_path, small_
 def test_sif_pooling_without_documents_uses_zipf_probabilities(
     small_table_path, pooling
 ):
-    embedding = FactorizedEmbedding(small_table_path, rank=2, pooling=pooling).fit()
+    embedding = FactorizedEmbedding(
+        small_table_path, rank=2, vocabulary="all", pooling=pooling
+    ).fit()
     zipf = 1.0 / np.arange(1, 301)
     expected = 1e-3 / (1e-3 + zipf / zipf.sum())
     np.testing.assert_allclose(embedding.pooling_weights_, expected, rtol=1e-6)
@@ -119,7 +123,9 @@ def test_sif_weighted_pooling_is_the_sif_weighted_mean_of_codes(
 @pytest.mark.parametrize(
     ("parameter", "default"),
     [
-        ("vocabulary", "all"),
+        # "all" scores about 1 point higher at rank 10 but makes every model
+        # hold a code per table word (40 MB for GloVe); see its docstring.
+        ("vocabulary", "corpus"),
         ("weighting", "frequency"),
         ("pooling", "sif-weighted"),
         ("postprocess", "abtt"),
