@@ -314,3 +314,31 @@ def test_bytes_per_word_and_nbytes_match_the_stored_arrays(small_table_path):
         ).fit()
         assert embedding.bytes_per_word_ == pytest.approx(bytes_per_word)
         assert embedding.nbytes_ == expected_nbytes[quantization]
+
+
+@pytest.mark.parametrize("quantization", ["int8", "pq"])
+def test_saved_quantized_model_is_smaller_and_loads_identically(
+    small_table_path, tmp_path, quantization
+):
+    def fit(quantization):
+        return FactorizedEmbedding(
+            small_table_path,
+            rank=8,
+            vocabulary="all",
+            quantization=quantization,
+            pq_subvectors=2,
+            random_state=0,
+        ).fit()
+
+    embedding = fit(quantization)
+    embedding.save(tmp_path / "quantized.npz")
+    fit(None).save(tmp_path / "float.npz")
+    quantized_size = (tmp_path / "quantized.npz").stat().st_size
+    assert quantized_size < (tmp_path / "float.npz").stat().st_size
+    with np.load(tmp_path / "quantized.npz", allow_pickle=False) as archive:
+        assert "quantized_codes_" in archive.files
+        assert "embedding_" not in archive.files
+    loaded = FactorizedEmbedding.load(tmp_path / "quantized.npz")
+    np.testing.assert_array_equal(loaded.embedding_, embedding.embedding_)
+    words = ["w0 w5 w7", "w299 w3"]
+    np.testing.assert_array_equal(loaded.transform(words), embedding.transform(words))
