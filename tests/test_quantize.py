@@ -252,23 +252,24 @@ def test_invalid_quantization_parameters_are_rejected(
         FactorizedEmbedding(small_table_path, **params).fit(small_corpus)
 
 
+def _fit_whole_table(source, quantization):
+    return FactorizedEmbedding(
+        source,
+        rank=8,
+        vocabulary="all",
+        quantization=quantization,
+        pq_subvectors=2,
+        random_state=0,
+    ).fit()
+
+
 @pytest.mark.parametrize("quantization", ["int8", "pq"])
 def test_pickle_of_a_quantized_model_is_smaller_and_round_trips(
     small_table_path, quantization
 ):
-    def fit(quantization):
-        return FactorizedEmbedding(
-            small_table_path,
-            rank=8,
-            vocabulary="all",
-            quantization=quantization,
-            pq_subvectors=2,
-            random_state=0,
-        ).fit()
-
-    embedding = fit(quantization)
+    embedding = _fit_whole_table(small_table_path, quantization)
     pickled = pickle.dumps(embedding)
-    assert len(pickled) < len(pickle.dumps(fit(None)))
+    assert len(pickled) < len(pickle.dumps(_fit_whole_table(small_table_path, None)))
     assert "embedding_" not in embedding.__getstate__()
     restored = pickle.loads(pickled)
     np.testing.assert_array_equal(restored.embedding_, embedding.embedding_)
@@ -320,19 +321,9 @@ def test_bytes_per_word_and_nbytes_match_the_stored_arrays(small_table_path):
 def test_saved_quantized_model_is_smaller_and_loads_identically(
     small_table_path, tmp_path, quantization
 ):
-    def fit(quantization):
-        return FactorizedEmbedding(
-            small_table_path,
-            rank=8,
-            vocabulary="all",
-            quantization=quantization,
-            pq_subvectors=2,
-            random_state=0,
-        ).fit()
-
-    embedding = fit(quantization)
+    embedding = _fit_whole_table(small_table_path, quantization)
     embedding.save(tmp_path / "quantized.npz")
-    fit(None).save(tmp_path / "float.npz")
+    _fit_whole_table(small_table_path, None).save(tmp_path / "float.npz")
     quantized_size = (tmp_path / "quantized.npz").stat().st_size
     assert quantized_size < (tmp_path / "float.npz").stat().st_size
     with np.load(tmp_path / "quantized.npz", allow_pickle=False) as archive:
