@@ -133,3 +133,18 @@ def test_committed_notebook_is_executed_top_to_bottom(notebook_runs):
 def test_committed_notebook_is_small(notebook_runs):
     path, _, _ = notebook_runs
     assert path.stat().st_size < MAX_FILE_BYTES
+
+
+def test_kernel_environment_makes_relative_paths_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FACTOREMBED_DATA", "../shared/data")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(["src", "/opt/lib"]))
+    environment = kernel_environment()
+    here = tmp_path.resolve()
+    assert environment["FACTOREMBED_DATA"] == str(here.parent / "shared" / "data")
+    # The package under test comes first, then the caller's entries, absolute.
+    assert environment["PYTHONPATH"].split(os.pathsep) == [
+        str(Path(sklearn_factorembed.__file__).resolve().parents[1]),
+        str(here / "src"),
+        "/opt/lib",
+    ]
