@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
@@ -16,32 +17,136 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+)
 
-from ._factorize import SOLVERS, decompose, encode, resolve_rank, truncate
+from ._cache import LRUCache, fingerprint
+from ._factorize import (
+    SOLVERS,
+    Spectrum,
+    decompose,
+    encode,
+    resolve_rank,
+    supervised_spectrum,
+    truncate,
+)
+from ._persistence import load_estimator, save_estimator, write_keyed_vectors
+from ._postprocess import (
+    POSTPROCESSINGS,
+    default_n_removed,
+    dominant_directions,
+    remove_directions,
+    strip_leading_directions,
+)
+from ._quantize import (
+    default_subvectors,
+    dequantize_int8,
+    dequantize_product,
+    divisors,
+    quantize_int8,
+    quantize_product,
+)
 from ._text import (
     DEFAULT_TOKEN_PATTERN,
     POOLINGS,
+    CorpusStatistics,
     build_analyzer,
     check_documents,
     count_tokens,
+    document_batches,
     idf_weights,
     pool,
     sif_weights,
 )
-from ._vectors import DEFAULT_VECTORS, load_vectors
+from ._vectors import DEFAULT_VECTORS, load_vectors, source_key
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+SPACES = ("codes", "reconstructed")
+
+# The rank-independent part of recent fits, so that a grid search over rank,
+# which refits the same folds once per rank, decomposes each fold once and only
+# truncates.
+_factors_cache = LRUCache(maxsize=16)
 
 
-def frequency_weights(word_counts: np.ndarray) -> np.ndarray:
-    """Row weights of the factorization from corpus token counts.
+@dataclass(frozen=True)
+class _Factors:
+    """What a fit computes before knowing the rank (read-only arrays)."""
 
-    ``log(1 + count)``: frequent words matter more than rare ones, but not in
-    proportion to their counts, which would hand the whole subspace to a few
-    function words and punctuation.
+    spectrum: Spectrum  # all directions of the (post-processed) weighted rows
+    removed: np.ndarray | None  # directions the first post-processing removed
+    vocabulary: dict  # never mutated: the estimator copies it
+
+
+def _read_only(*arrays) -> None:
+    for array in arrays:
+        if array is not None:
+            array.setflags(write=False)
+
+
+WEIGHTINGS = ("frequency", "log-frequency")
+
+
+def frequency_weights(word_counts: np.ndarray, weighting: str) -> np.ndarray:
+    """Row weights of the factorization from token counts.
+
+    ``"frequency"`` is ``sqrt(count)``, ``"log-frequency"`` ``log(1 + count)``:
+    frequent words matter more than rare ones, but not in proportion to their
+    counts, which would hand the whole subspace to a few function words and
+    punctuation. The square root won on the classification and word-similarity
+    benchmarks (``benchmarks/quality.py``).
+
+    Examples
+    --------
+    >>> frequency_weights(np.array([0.0, 4.0]), "frequency")
+    array([0., 2.])
     """
-    return np.log1p(word_counts)
+    if weighting == "log-frequency":
+        return np.log1p(word_counts)
+    return np.sqrt(word_counts)
+
+
+def zipf_counts(table_rows: np.ndarray) -> np.ndarray:
+    """Relative token counts of words from their rows in a frequency-ordered table.
+
+    Pretrained tables (GloVe, word2vec, fastText) list words from the most to
+    the least frequent; by Zipf's law the word of row ``i`` occurs about
+    ``1 / (i + 1)`` times as often as the first.
+
+    Examples
+    --------
+    >>> zipf_counts(np.array([0, 1, 3]))
+    array([1.  , 0.5 , 0.25])
+    """
+    return 1.0 / (np.asarray(table_rows, dtype=np.float64) + 1.0)
+
+
+def common_component(gram: np.ndarray) -> np.ndarray:
+    """The direction sif pooling removes, from the Gram matrix of pooled codes.
+
+    The top eigenvector of ``P.T @ P`` is the top right singular vector of the
+    pooled codes ``P`` (Arora et al., 2017), signed so that its largest entry is
+    positive; the Gram matrix is a sum over documents, so it can be accumulated
+    over batches or partitions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> common_component(np.array([[1.0, 0.0], [0.0, 4.0]]))
+    array([0., 1.])
+    """
+    _, eigenvectors = np.linalg.eigh(gram)
+    direction = eigenvectors[:, -1]
+    return direction * np.sign(direction[np.argmax(np.abs(direction))])
+
+
+def _rows_part(rows):
+    """The kept rows, in a form :func:`fingerprint` digests."""
+    return (rows.start, rows.stop) if isinstance(rows, slice) else rows
 
 
 class FactorizedEmbedding(
@@ -85,17 +190,59 @@ class FactorizedEmbedding(
         The words kept: those of the fit documents found in the table
         (``"corpus"``), the whole table (``"all"``), its ``k`` first rows (``int``;
         pretrained tables are ordered by frequency), or the given words. With
-        anything but ``"corpus"``, ``fit(None)`` is allowed.
-    weighting : "frequency" or None, default="frequency"
-        ``"frequency"`` weighs each kept word by ``log(1 + count)`` of its count in
-        the fit corpus, so the factors favour the words the task uses; ``None``
-        (or fitting without documents) weighs all kept words equally.
-    pooling : {"mean", "sum", "max", "tfidf", "sif"}, default="mean"
+        anything but ``"corpus"``, ``fit(None)`` is allowed. The default keeps
+        the model small (a code per corpus word: about 1.6 MB on movie reviews at
+        rank 25); ``"all"`` keeps a code for every table word, so that words
+        unseen in ``fit`` still count in ``transform`` (about 1 point of accuracy
+        at rank 10 on movie reviews, ``benchmarks/quality.py``) at the cost of a
+        row per table word in ``embedding_`` (40 MB for GloVe at rank 25). Words
+        absent from the fit corpus are encoded, not fitted.
+    weighting : {"frequency", "log-frequency"} or None, default="frequency"
+        ``"frequency"`` weighs each kept word by ``sqrt(count)`` of its count in
+        the fit corpus (``"log-frequency"`` by ``log(1 + count)``), so the factors
+        favour the words the task uses; words absent from the fit corpus get no
+        weight (they are encoded, not fitted). Fitting without documents, the
+        counts are estimated from the order of the table by Zipf's law (see
+        :func:`zipf_counts`), which assumes the table lists words from the most
+        to the least frequent, as pretrained tables do. ``None`` weighs all kept
+        words equally.
+    pooling : {"mean", "sum", "max", "tfidf", "sif", "sif-weighted"}, \
+default="sif-weighted"
         How word codes become a document code. ``"tfidf"`` is a mean weighted by
-        the idf learned in ``fit``; ``"sif"`` a mean weighted by ``a / (a + p(w))``
-        with ``p`` from the fit corpus, minus the projection on the common
-        component of the fit documents (learned in ``fit``, never on the batch
-        being transformed).
+        the idf learned in ``fit``; ``"sif-weighted"`` a mean weighted by
+        ``a / (a + p(w))`` (smooth inverse frequency, Arora et al. 2017) with
+        ``p`` from the fit corpus; ``"sif"`` the same minus the projection on the
+        top singular direction of the fit documents' codes (learned in ``fit``,
+        never on the batch being transformed). Arora et al. remove that
+        direction from uncentred vectors, where it is their common part; the
+        codes here are centred already, so it is mostly signal (removing it cost
+        8 to 10 points of accuracy on AG News), hence the default ``"sif-weighted"``.
+        Fitted without documents, ``p`` follows Zipf's law over the table order
+        (see ``weighting``) and ``"sif"`` removes no direction.
+    postprocess : {"abtt", "ppa"} or None, default="abtt"
+        Post-processing of the kept table, learned in ``fit`` with the same row
+        weights as the factorization. ``"abtt"`` (all-but-the-top, Mu &
+        Viswanath 2018) removes the mean and the top ``n_removed`` principal
+        directions before factorizing. ``"ppa"`` (Raunak et al. 2019) does the
+        same, factorizes to ``rank + n_removed`` directions and removes the top
+        ``n_removed`` directions of those codes, leaving ``rank``. The removed
+        directions are ``removed_directions_``; ``components_`` stay orthonormal
+        and orthogonal to them, so every output (``transform``,
+        ``transform_words``, ``to_keyedvectors``) is post-processed alike.
+    n_removed : int or "auto", default="auto"
+        Directions each post-processing pass removes; ``"auto"`` is ``d / 100``
+        rounded, at least 1, as in the paper, but never more than leaves room
+        for an int ``rank``: ``rank=d`` post-processes nothing and reproduces the
+        table. Ignored without ``postprocess``.
+    supervised : bool, default=False
+        Let ``fit(X, y)`` use the labels: the first directions are Fisher's
+        discriminants (LDA, at most ``n_classes - 1``) of the fit documents
+        pooled in the d-dim (post-processed) space, the others the top weighted
+        variance directions orthogonal to them. The subspace then keeps what
+        separates the classes as well as what carries the most variance; in a
+        Pipeline or a grid search only the training folds' labels are seen. The
+        variance part always uses the covariance solver, and a float ``rank``
+        is resolved on the unsupervised spectrum.
     lowercase : bool, default=True
         Lower-case documents before tokenizing (GloVe is lower case; word2vec's
         Google News table is not).
@@ -107,15 +254,35 @@ class FactorizedEmbedding(
         Function from a document to its tokens; overrides ``token_pattern``.
     dtype : {np.float32, np.float64}, default=np.float32
         Dtype of the stored factors and of the output.
+    quantization : {"int8", "pq"} or None, default=None
+        How the word codes are stored. ``"int8"`` keeps each code column as int8
+        levels with a per-column scale and offset (a quarter of float32; every
+        entry within half a step of its float value). ``"pq"`` is product
+        quantization: the ``rank_`` columns are split into ``pq_subvectors``
+        groups, k-means learns 256 centroids per group (weighted like the
+        factorization), and each word stores one byte per group. ``embedding_``
+        then holds the dequantized codes, which every method uses; pickles
+        carry only the quantized form.
+    pq_subvectors : int or None, default=None
+        Number of groups of ``quantization="pq"``, hence bytes per word; must
+        divide ``rank_``. None picks the divisor of ``rank_`` nearest
+        ``rank_ / 5`` (5 for rank 25, 4 for rank 20, 2 for rank 10). Ignored by
+        the other quantizations.
     random_state : int, RandomState instance or None, default=None
-        Seed of the ``"randomized"`` solver.
+        Seed of the ``"randomized"`` solver and of the k-means of
+        ``quantization="pq"``.
+    batch_size : int, default=10_000
+        Documents tokenized and pooled at a time. ``transform`` consumes an
+        iterable or generator batch by batch, so its memory is bounded by the
+        batch and the output whatever the length of the stream.
 
     Attributes
     ----------
     vocabulary_ : dict of str to int
         Kept word -> row of ``embedding_``.
     embedding_ : ndarray of shape (n_words, rank_)
-        The word codes ``A = U_r S_r``.
+        The word codes ``A = U_r S_r``; with ``quantization``, their dequantized
+        form, rebuilt from ``quantized_codes_`` when unpickled.
     components_ : ndarray of shape (rank_, d)
         The orthonormal directions ``B = V_r^T``.
     mean_ : ndarray of shape (d,)
@@ -132,11 +299,34 @@ class FactorizedEmbedding(
         ``n_words * d / n_parameters_``.
     reconstruction_error_ : float
         Frobenius error of ``embedding_ @ components_ + mean_`` against the kept
-        table (weighted), relative to the centred table: 0 is exact.
+        table (weighted), relative to the centred table: 0 is exact. With
+        ``postprocess``, against the post-processed table (after the first pass),
+        which ``explained_variance_ratio_`` and a float ``rank`` refer to as well.
     pooling_weights_ : ndarray of shape (n_words,) or None
-        Per-word weights of ``"tfidf"`` and ``"sif"`` pooling.
+        Per-word weights of ``"tfidf"``, ``"sif"`` and ``"sif-weighted"``
+        pooling.
     common_component_ : ndarray of shape (rank_,) or None
         The direction ``"sif"`` pooling removes.
+    quantized_codes_ : ndarray or None
+        The stored word codes with ``quantization``: int8 levels of shape
+        ``(n_words, rank_)`` for ``"int8"``, uint8 centroid indices of shape
+        ``(n_words, pq_subvectors)`` for ``"pq"``.
+    code_scales_, code_offsets_ : ndarray of shape (rank_,) or None
+        With ``"int8"``: ``embedding_ = code_offsets_ + code_scales_ *
+        quantized_codes_``, column by column.
+    codebooks_ : ndarray of shape (n_subvectors, 256, rank_ // n_subvectors) or None
+        With ``"pq"``: the float16 centroids of each group of columns.
+    bytes_per_word_ : float
+        Bytes of the stored word codes per kept word, the shared scales or
+        codebooks spread over the words: ``4 * rank_`` for float32 codes,
+        ``rank_`` (plus 8 bytes per column over ``n_words``) for ``"int8"``,
+        ``pq_subvectors`` (plus the codebooks over ``n_words``) for ``"pq"``.
+    nbytes_ : int
+        Bytes of all the fitted arrays as pickled, the word codes in their
+        stored (quantized) form.
+    removed_directions_ : ndarray of shape (n_removed_total, d) or None
+        The orthonormal directions ``postprocess`` removed (``n_removed`` for
+        ``"abtt"``, twice that for ``"ppa"``), None without post-processing.
 
     See Also
     --------
@@ -152,6 +342,12 @@ class FactorizedEmbedding(
     (2, 4)
     >>> embedding.get_feature_names_out()[:2]
     array(['factorizedembedding0', 'factorizedembedding1'], dtype=object)
+
+    Stored as int8, the codes take a quarter of the bytes:
+
+    >>> small = FactorizedEmbedding(rank=4, quantization="int8").fit(documents)
+    >>> embedding.embedding_.nbytes // small.quantized_codes_.nbytes
+    4
     """
 
     _parameter_constraints: dict = {
@@ -167,13 +363,19 @@ class FactorizedEmbedding(
             list,
             tuple,
         ],
-        "weighting": [StrOptions({"frequency"}), None],
+        "weighting": [StrOptions(set(WEIGHTINGS)), None],
         "pooling": [StrOptions(set(POOLINGS))],
+        "postprocess": [StrOptions(set(POSTPROCESSINGS)), None],
+        "n_removed": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "supervised": ["boolean"],
         "lowercase": ["boolean"],
         "token_pattern": [str],
         "tokenizer": [callable, None],
         "dtype": [type, str, np.dtype],
+        "quantization": [StrOptions({"int8", "pq"}), None],
+        "pq_subvectors": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -184,12 +386,18 @@ class FactorizedEmbedding(
         solver="auto",
         vocabulary="corpus",
         weighting="frequency",
-        pooling="mean",
+        pooling="sif-weighted",
+        postprocess="abtt",
+        n_removed="auto",
+        supervised=False,
         lowercase=True,
         token_pattern=DEFAULT_TOKEN_PATTERN,
         tokenizer=None,
         dtype=np.float32,
+        quantization=None,
+        pq_subvectors=None,
         random_state=None,
+        batch_size=10_000,
     ):
         self.vectors = vectors
         self.rank = rank
@@ -197,11 +405,17 @@ class FactorizedEmbedding(
         self.vocabulary = vocabulary
         self.weighting = weighting
         self.pooling = pooling
+        self.postprocess = postprocess
+        self.n_removed = n_removed
+        self.supervised = supervised
         self.lowercase = lowercase
         self.token_pattern = token_pattern
         self.tokenizer = tokenizer
         self.dtype = dtype
+        self.quantization = quantization
+        self.pq_subvectors = pq_subvectors
         self.random_state = random_state
+        self.batch_size = batch_size
 
     def _build_analyzer(self):
         return build_analyzer(
@@ -221,36 +435,28 @@ class FactorizedEmbedding(
             )
         return dtype
 
-    def _select_rows(self, table: KeyedVectors, documents):
-        """Rows of the table to keep and the fit corpus' counts of them."""
-        counts = (
-            None
-            if documents is None
-            else count_tokens(documents, self._build_analyzer(), table.key_to_index)
-        )
+    def _select_rows(self, table: KeyedVectors, statistics):
+        """Rows of the table to keep."""
         if isinstance(self.vocabulary, str) and self.vocabulary == "corpus":
-            if counts is None:
+            if statistics is None:
                 raise ValueError(
                     "vocabulary='corpus' takes its words from the fit documents; "
                     "pass documents to fit, or set vocabulary to 'all', an int or "
                     "a list of words"
                 )
-            rows = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel())
+            rows = np.flatnonzero(statistics.word_counts.toarray().ravel())
             if len(rows) == 0:
                 raise ValueError(
-                    f"none of the {len(documents)} fit documents contains a word "
-                    f"of the table {self._vectors_name()!r}; check the tokenizer, "
-                    "lowercase and the language of the table"
+                    f"none of the {statistics.n_documents} fit documents contains "
+                    f"a word of the table {self._vectors_name()!r}; check the "
+                    "tokenizer, lowercase and the language of the table"
                 )
-        elif isinstance(self.vocabulary, str):
-            rows = slice(0, len(table))
-        elif isinstance(self.vocabulary, Integral):
-            rows = slice(0, min(int(self.vocabulary), len(table)))
-        else:
-            rows = self._rows_of_words(table, self.vocabulary)
-        if counts is not None:
-            counts = counts[:, rows].tocsr()
-        return rows, counts
+            return rows
+        if isinstance(self.vocabulary, str):
+            return slice(0, len(table))
+        if isinstance(self.vocabulary, Integral):
+            return slice(0, min(int(self.vocabulary), len(table)))
+        return self._rows_of_words(table, self.vocabulary)
 
     def _rows_of_words(self, table: KeyedVectors, words) -> np.ndarray:
         words = check_documents(words, name="vocabulary")
@@ -279,18 +485,129 @@ class FactorizedEmbedding(
             return "KeyedVectors"
         return str(self.vectors)
 
-    def _fit(self, X):
-        dtype = self._check_dtype()
-        table = load_vectors(self.vectors)
-        documents = None if X is None else check_documents(X)
-        if documents is not None and len(documents) == 0:
-            raise ValueError("X is empty: fit needs at least one document")
-        if self.pooling in ("tfidf", "sif") and documents is None:
-            raise ValueError(
-                f"pooling={self.pooling!r} learns word weights from the fit "
-                "documents; pass documents to fit"
+    def _factors_key(self, source, rows, weights, n_fitted, n_dims) -> str | None:
+        """What the rank-independent factors depend on, or None when they must
+        not be cached."""
+        if source is None:
+            return None
+        if self.solver == "randomized":
+            # Its directions depend on the number computed and on the seed.
+            if not isinstance(self.random_state, Integral):
+                return None
+            solver = ("randomized", self.rank, self.random_state)
+        else:
+            solver = self.solver
+        return fingerprint(
+            source,
+            _rows_part(rows),
+            weights,
+            solver,
+            self._postprocessing(n_fitted, n_dims),
+        )
+
+    def _factors(self, table: KeyedVectors, rows, weights, key) -> _Factors:
+        def compute():
+            spectrum, removed = self._decompose(table.vectors[rows], weights)
+            _read_only(
+                spectrum.mean, spectrum.components, spectrum.singular_values, removed
             )
-        rows, counts = self._select_rows(table, documents)
+            if isinstance(rows, slice) and rows == slice(0, len(table)):
+                # The table's own word -> row dict; the estimator gets a copy,
+                # ~15x faster than building one for 400,000 words.
+                vocabulary = table.key_to_index
+            else:
+                words = (
+                    table.index_to_key[rows]
+                    if isinstance(rows, slice)
+                    else list(map(table.index_to_key.__getitem__, rows.tolist()))
+                )
+                vocabulary = dict(zip(words, range(len(words)), strict=True))
+            return _Factors(spectrum, removed, vocabulary)
+
+        return compute() if key is None else _factors_cache.get_or_compute(key, compute)
+
+    def _is_one_batch(self, X) -> bool:
+        """Whether ``X`` is a collection of at most ``batch_size`` documents.
+
+        Only then are its counts cached: a grid search refits and rescores whole
+        folds, while the batches of a long stream would only evict them.
+        """
+        return hasattr(X, "__len__") and len(X) <= self.batch_size
+
+    def _table_and_keys(self):
+        """The table, its source key and the fingerprint of its whole vocabulary."""
+        table = load_vectors(self.vectors)
+        source = source_key(self.vectors)
+        return table, source, None if source is None else fingerprint(source)
+
+    def _statistics_of(self, X) -> tuple[CorpusStatistics, sp.csr_matrix]:
+        """Corpus statistics of the documents ``X``, and their token counts over
+        all rows of the table."""
+        table, _, table_key = self._table_and_keys()
+        if not self._is_one_batch(X):
+            table_key = None
+        analyzer = self._build_analyzer()
+        batches = [
+            count_tokens(batch, analyzer, table.key_to_index, vocabulary_key=table_key)
+            for batch in document_batches(X, self.batch_size)
+        ]
+        if not batches:
+            raise ValueError("X is empty: fit needs at least one document")
+        counts = sp.vstack(batches, format="csr") if len(batches) > 1 else batches[0]
+        return CorpusStatistics.from_counts(counts), counts
+
+    def _fit(self, X, y=None, *, partial: bool = False, return_counts: bool = False):
+        """Fit; return the counts of ``X`` over ``vocabulary_`` if asked (or None
+        when ``X`` is None)."""
+        if self.pooling == "tfidf" and X is None:
+            raise ValueError(
+                "pooling='tfidf' learns word weights from the fit documents; pass "
+                "documents to fit"
+            )
+        if self.supervised and partial:
+            raise ValueError(
+                "partial_fit does not support supervised=True: the discriminants "
+                "need every labelled document at once; use fit(X, y)"
+            )
+        if self.supervised and (X is None or y is None):
+            raise ValueError(
+                "supervised=True learns directions that separate the classes of "
+                f"the fit documents; pass documents and their labels, fit(X, y) "
+                f"(got {'X=None' if X is None else 'y=None'})"
+            )
+        statistics, counts = (None, None) if X is None else self._statistics_of(X)
+        labels = self._check_labels(counts, y) if self.supervised else None
+        previous = getattr(self, "_corpus_statistics", None) if partial else None
+        if previous is not None:
+            statistics = previous + statistics
+        # Selecting the kept columns costs a pass over the counts: only when used.
+        needs_counts = return_counts or self.pooling == "sif" or self.supervised
+        kept_counts = self._fit_statistics(
+            statistics, counts if needs_counts else None, labels
+        )
+        if kept_counts is not None and self.pooling == "sif":
+            self.common_component_ = common_component(
+                self._sif_gram(kept_counts)
+            ).astype(self.embedding_.dtype)
+        return kept_counts
+
+    def _fit_statistics(
+        self,
+        statistics: CorpusStatistics | None,
+        counts: sp.csr_matrix | None = None,
+        labels: np.ndarray | None = None,
+    ) -> sp.csr_matrix | None:
+        """Fit the factors and word weights from corpus statistics (None: no
+        documents); return ``counts`` (over the whole table) restricted to the
+        kept words, or None without counts.
+
+        The sif common component needs the documents themselves and is left to
+        the caller (see :func:`common_component`).
+        """
+        dtype = self._check_dtype()
+        table, source, _ = self._table_and_keys()
+        self._corpus_statistics = statistics
+        rows = self._select_rows(table, statistics)
         kept_table = table.vectors[rows]
         n_words, n_dims = kept_table.shape
         if isinstance(self.rank, Integral) and self.rank > n_dims:
@@ -303,58 +620,269 @@ class FactorizedEmbedding(
                 f"rank={self.rank} exceeds the {n_words} words kept in the "
                 "vocabulary; use a lower rank or a larger vocabulary"
             )
+        kept_counts = None if counts is None else counts[:, rows].tocsr()
 
-        word_counts = None if counts is None else np.asarray(counts.sum(axis=0)).ravel()
+        if statistics is None:
+            word_counts = zipf_counts(np.arange(len(table))[rows])
+        else:
+            word_counts, document_frequency = statistics.kept(rows)
         weights = None
-        if self.weighting == "frequency" and word_counts is not None:
-            weights = frequency_weights(word_counts)
+        if self.weighting is not None:
+            weights = frequency_weights(word_counts, self.weighting)
             if not weights.any():  # no kept word occurs in the corpus
                 weights = None
 
-        spectrum = decompose(
-            kept_table,
-            weights,
-            solver=self.solver,
-            n_components=self.rank if isinstance(self.rank, Integral) else None,
-            random_state=self.random_state,
-        )
-        if not np.all(np.isfinite(spectrum.mean)):
-            raise ValueError(
-                f"the table {self._vectors_name()!r} holds NaN or infinite values"
-            )
-        self.rank_ = resolve_rank(self.rank, spectrum)
-        spectrum = truncate(spectrum, self.rank_)
+        self.pooling_weights_ = None
+        self.common_component_ = None
+        if self.pooling == "tfidf":
+            self.pooling_weights_ = idf_weights(
+                document_frequency, statistics.n_documents
+            ).astype(dtype)
+        elif self.pooling in ("sif", "sif-weighted"):
+            self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
 
-        words = (
-            table.index_to_key[rows]
-            if isinstance(rows, slice)
-            else [table.index_to_key[row] for row in rows]
+        n_fitted = n_words if weights is None else np.count_nonzero(weights)
+        factors = self._factors(
+            table,
+            rows,
+            weights,
+            self._factors_key(source, rows, weights, n_fitted, n_dims),
         )
-        self.vocabulary_ = {word: position for position, word in enumerate(words)}
+        # Rows of zero weight move neither the mean nor the directions: they are
+        # left out of the factorization (see _decompose) and only encoded.
+        weighted = slice(None) if weights is None else np.flatnonzero(weights)
+        weighted_table = kept_table[weighted]
+        weighted_weights = None if weights is None else weights[weighted]
+        spectrum, removed = self._truncate(factors, weighted_table, weighted_weights)
+        if self.supervised:
+            spectrum = self._supervise(
+                spectrum,
+                removed,
+                weighted_table,
+                weighted_weights,
+                kept_counts,
+                labels,
+                weighted,
+            )
+        self.rank_ = len(spectrum.components)
+        self.removed_directions_ = None if removed is None else removed.astype(dtype)
+
+        self.vocabulary_ = dict(factors.vocabulary)
+        self._vocabulary_key = (
+            None if source is None else fingerprint(source, _rows_part(rows))
+        )
         self.embedding_ = encode(kept_table, spectrum.mean, spectrum.components, dtype)
-        self.components_ = spectrum.components.astype(dtype)
+        # C order whatever the solver returned, so that products with the
+        # components are the same after a save and load (np.load gives C order).
+        self.components_ = np.ascontiguousarray(spectrum.components, dtype=dtype)
         self.mean_ = spectrum.mean.astype(dtype)
         self.singular_values_ = spectrum.singular_values.astype(dtype)
         self.explained_variance_ratio_ = spectrum.explained_variance_ratio.astype(dtype)
         self.reconstruction_error_ = spectrum.relative_error
         self.n_parameters_ = n_words * self.rank_ + self.rank_ * n_dims + n_dims
         self.compression_ratio_ = n_words * n_dims / self.n_parameters_
+        self._quantize(weights)
+        return kept_counts
 
-        self.pooling_weights_ = None
-        self.common_component_ = None
-        if self.pooling == "tfidf":
-            self.pooling_weights_ = idf_weights(counts).astype(dtype)
-        elif self.pooling == "sif":
-            self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
-            self.common_component_ = self._common_component(counts)
-        return counts
+    def _quantize(self, weights: np.ndarray | None) -> None:
+        """Store the codes of ``embedding_`` quantized; replace it by their
+        dequantized form, so that every method pools what is stored."""
+        self.quantized_codes_ = None
+        self.code_scales_ = None
+        self.code_offsets_ = None
+        self.codebooks_ = None
+        n_words = len(self.embedding_)
+        if self.quantization is None:
+            self.bytes_per_word_ = float(self.embedding_.itemsize * self.rank_)
+            return
+        if self.quantization == "int8":
+            self.quantized_codes_, self.code_scales_, self.code_offsets_ = (
+                quantize_int8(self.embedding_)
+            )
+            shared = self.code_scales_.nbytes + self.code_offsets_.nbytes
+        else:
+            n_subvectors = (
+                default_subvectors(self.rank_)
+                if self.pq_subvectors is None
+                else self.pq_subvectors
+            )
+            if self.rank_ % n_subvectors:
+                raise ValueError(
+                    f"pq_subvectors={n_subvectors} does not divide rank_="
+                    f"{self.rank_}; use one of {divisors(self.rank_)}"
+                )
+            self.quantized_codes_, self.codebooks_ = quantize_product(
+                self.embedding_,
+                n_subvectors,
+                sample_weight=weights,
+                random_state=self.random_state,
+            )
+            shared = self.codebooks_.nbytes
+        self.bytes_per_word_ = (self.quantized_codes_.nbytes + shared) / n_words
+        self.embedding_ = self._dequantize()
 
-    def _common_component(self, counts: sp.csr_matrix) -> np.ndarray:
+    def _dequantize(self) -> np.ndarray:
+        if self.codebooks_ is not None:
+            return dequantize_product(
+                self.quantized_codes_, self.codebooks_, dtype=self.components_.dtype
+            )
+        return dequantize_int8(
+            self.quantized_codes_,
+            self.code_scales_,
+            self.code_offsets_,
+            dtype=self.components_.dtype,
+        )
+
+    # With quantization, ``embedding_`` is a derived array, rebuilt from the
+    # quantized codes in ``__setstate__``: pickles (and ``save``, which stores
+    # the state returned here) carry only the quantized form, so their size
+    # shows the gain. It stays a plain attribute rather than a property so that
+    # unquantized models and every method see one ``embedding_`` as before.
+    def __getstate__(self):
+        state = super().__getstate__()
+        if state.get("quantized_codes_") is not None:
+            state = {key: value for key, value in state.items() if key != "embedding_"}
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if getattr(self, "quantized_codes_", None) is not None:
+            self.embedding_ = self._dequantize()
+
+    def _supervise(self, spectrum, removed, table, weights, counts, labels, rows):
+        """Trade the variance-only directions for the discriminants of the
+        pooled fit documents followed by the top variance directions orthogonal
+        to them, in the space the post-processing left.
+
+        ``table`` holds the ``rows`` of the kept table that were factorized;
+        they include every word of the fit documents.
+        """
+        if removed is None:
+            table = np.asarray(table, dtype=np.float64) - spectrum.mean
+        else:
+            table = remove_directions(table, spectrum.mean, removed)
+        word_weights = self.pooling_weights_
+        documents = pool(
+            counts[:, rows],
+            table,
+            pooling=self.pooling,
+            word_weights=None if word_weights is None else word_weights[rows],
+        )
+        supervised = truncate(
+            supervised_spectrum(table, weights, documents, labels),
+            len(spectrum.components),
+        )
+        return Spectrum(
+            spectrum.mean,
+            supervised.components,
+            supervised.singular_values,
+            supervised.total_variance,
+        )
+
+    def _postprocessing(self, n_rows: int, n_dims: int) -> tuple[str | None, int]:
+        """The post-processing to apply to ``n_rows`` x ``n_dims`` fitted rows,
+        and the directions each pass removes.
+
+        ``n_removed="auto"`` removes ``d / 100`` directions (at least 1) but
+        never so many that the rank would not fit: ``rank=d`` keeps the table
+        whole, with no post-processing.
+        """
+        if self.postprocess is None:
+            return None, 0
+        if self.n_removed != "auto":
+            return self.postprocess, int(self.n_removed)
+        n_passes = 2 if self.postprocess == "ppa" else 1
+        rank = self.rank if isinstance(self.rank, Integral) else 1
+        room = max(0, min(n_rows, n_dims) - rank) // n_passes
+        n_removed = min(default_n_removed(n_dims), room)
+        return (self.postprocess, n_removed) if n_removed else (None, 0)
+
+    def _check_labels(self, counts: sp.csr_matrix, y) -> np.ndarray:
+        labels = np.asarray(y)
+        check_consistent_length(counts, labels)
+        check_classification_targets(labels)
+        if len(np.unique(labels)) < 2:
+            raise ValueError(
+                f"supervised=True needs at least two classes in y, got "
+                f"{np.unique(labels)!r}"
+            )
+        return labels
+
+    def _decompose(self, kept_table: np.ndarray, weights: np.ndarray | None):
+        """The rank-independent factorization: all directions of the weighted,
+        (first-pass) post-processed rows of positive weight, and the directions
+        the post-processing removed (None without it)."""
+        if weights is not None:
+            positive = np.flatnonzero(weights)
+            kept_table, weights = kept_table[positive], weights[positive]
+        # Checked before post-processing, so that every path gives this error.
+        if not np.all(np.isfinite(kept_table)):
+            raise ValueError(
+                f"the table {self._vectors_name()!r} holds NaN or infinite values"
+            )
+        postprocess, n_removed = self._postprocessing(*kept_table.shape)
+        mean, removed, table = None, None, kept_table
+        if postprocess is not None:
+            mean, removed = dominant_directions(kept_table, weights, n_removed)
+            table = remove_directions(kept_table, mean, removed)
+        # PPA's second pass removes n_removed directions of the codes: factorize
+        # to that many more so that rank_ informative directions remain.
+        n_extra = n_removed if postprocess == "ppa" else 0
+        spectrum = decompose(
+            table,
+            weights,
+            solver=self.solver,
+            n_components=(
+                self.rank + n_extra if isinstance(self.rank, Integral) else None
+            ),
+            random_state=self.random_state,
+        )
+        mean = spectrum.mean if mean is None else mean
+        # The post-processed table is centred; its codes take the original mean.
+        return Spectrum(
+            mean, spectrum.components, spectrum.singular_values, spectrum.total_variance
+        ), removed
+
+    def _truncate(self, factors: _Factors, table: np.ndarray, weights):
+        """Cut the factors to the rank asked (PPA's second pass included); return
+        the spectrum and every direction the post-processing removed.
+
+        ``table`` and ``weights`` are the rows of positive weight, those
+        :meth:`_decompose` factorized.
+        """
+        n_words, n_dims = table.shape
+        postprocess, n_removed = self._postprocessing(n_words, n_dims)
+        n_passes = {None: 0, "abtt": 1, "ppa": 2}[postprocess]
+        n_available = min(n_words, n_dims) - n_passes * n_removed
+        if n_available < (self.rank if isinstance(self.rank, Integral) else 1):
+            raise ValueError(
+                f"rank={self.rank} exceeds the {n_available} directions left of "
+                f"the {min(n_words, n_dims)} available once postprocess="
+                f"{postprocess!r} removes n_removed={n_removed} direction(s) "
+                f"{n_passes} time(s); lower rank or n_removed"
+            )
+        spectrum, removed = factors.spectrum, factors.removed
+        rank = min(resolve_rank(self.rank, spectrum), n_available)
+        n_extra = n_removed if postprocess == "ppa" else 0
+        spectrum = truncate(spectrum, rank + n_extra)
+        if postprocess == "ppa":
+            # The components are orthogonal to the first removed directions, so
+            # the raw rows give the codes of the post-processed ones.
+            codes = encode(table, spectrum.mean, spectrum.components, np.float64)
+            spectrum, second = strip_leading_directions(
+                spectrum, codes, weights, n_removed
+            )
+            removed = np.vstack([removed, second])
+        return spectrum, removed
+
+    def _sif_gram(self, counts: sp.csr_matrix) -> np.ndarray:
+        """``P.T @ P`` (float64) of the sif-pooled codes ``P`` of the documents
+        counted in ``counts`` (over ``vocabulary_``), before the common component
+        is removed. A sum over documents: it adds up across batches."""
         pooled = pool(
             counts, self.embedding_, pooling="sif", word_weights=self.pooling_weights_
-        )
-        _, _, directions = np.linalg.svd(pooled.astype(np.float64), full_matrices=False)
-        return directions[0].astype(self.embedding_.dtype)
+        ).astype(np.float64)
+        return pooled.T @ pooled
 
     def _pool(self, counts: sp.csr_matrix) -> np.ndarray:
         codes = pool(
@@ -376,14 +904,54 @@ class FactorizedEmbedding(
         X : iterable of str, pandas Series or None
             The fit corpus. ``None`` is allowed when ``vocabulary`` is not
             ``"corpus"`` and ``pooling`` learns nothing from documents.
+        y : array-like of shape (n_documents,) or None
+            Class labels of ``X``, used only with ``supervised=True`` (then
+            required); ignored otherwise, as by PCA.
+
+        Returns
+        -------
+        self : FactorizedEmbedding
+        """
+        self._fit(X, y)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Add the documents ``X`` to the fit corpus and refit the factors.
+
+        The corpus statistics (token counts and document frequencies over the
+        table) are sums, kept from call to call, so fitting a corpus batch by
+        batch gives the factors, vocabulary and word weights that ``fit`` gives
+        on the concatenation, in memory bounded by a batch. One deviation: with
+        ``pooling="sif"`` the common component is learned from the documents of
+        the latest call only (it needs the documents themselves, pooled with the
+        final word weights; keep the last batch large enough to estimate it).
+        Each call refits the factors, so the rank must not exceed the words
+        counted so far.
+
+        Parameters
+        ----------
+        X : iterable of str or pandas Series
+            A batch of documents.
         y : None
             Ignored.
 
         Returns
         -------
         self : FactorizedEmbedding
+
+        Examples
+        --------
+        >>> from sklearn_factorembed import FactorizedEmbedding
+        >>> embedding = FactorizedEmbedding(rank=2)
+        >>> embedding = embedding.partial_fit(["a gripping thriller"])
+        >>> embedding = embedding.partial_fit(["dull and far too long"])
+        >>> len(embedding.vocabulary_)
+        8
         """
-        self._fit(X)
+        if X is None:
+            raise ValueError("partial_fit needs documents; X is None")
+        self._fit(X, partial=True)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -394,7 +962,7 @@ class FactorizedEmbedding(
         -------
         ndarray of shape (n_documents, rank_)
         """
-        counts = self._fit(X)
+        counts = self._fit(X, y, return_counts=True)
         if counts is None:
             raise ValueError("fit_transform needs documents; X is None")
         return self._pool(counts)
@@ -404,21 +972,37 @@ class FactorizedEmbedding(
 
         Parameters
         ----------
-        X : iterable of str or pandas Series
-            Documents. Tokens outside ``vocabulary_`` are ignored; a document
-            without a known token gets a row of zeros (the code of the mean).
+        X : iterable of str, generator of str or pandas Series
+            Documents, consumed ``batch_size`` at a time. Tokens outside
+            ``vocabulary_`` are ignored; a document without a known token gets a
+            row of zeros (the code of the mean).
 
         Returns
         -------
         ndarray of shape (n_documents, rank_)
         """
         check_is_fitted(self)
-        documents = check_documents(X)
-        counts = count_tokens(documents, self._build_analyzer(), self.vocabulary_)
-        return self._pool(counts)
+        analyzer = self._build_analyzer()
+        vocabulary_key = getattr(self, "_vocabulary_key", None)
+        if not self._is_one_batch(X):
+            vocabulary_key = None
+        codes = [
+            self._pool(
+                count_tokens(
+                    batch, analyzer, self.vocabulary_, vocabulary_key=vocabulary_key
+                )
+            )
+            for batch in document_batches(X, self.batch_size)
+        ]
+        if not codes:
+            return np.zeros((0, self.rank_), dtype=self.embedding_.dtype)
+        return np.concatenate(codes) if len(codes) > 1 else codes[0]
 
     def inverse_transform(self, X):
         """Map codes back to the d-dim space: ``X @ components_ + mean_``.
+
+        With ``postprocess``, the result is in the post-processed space shifted
+        back by the mean: it has no component along ``removed_directions_``.
 
         Parameters
         ----------
@@ -477,6 +1061,147 @@ class FactorizedEmbedding(
         )
         keyed_vectors.add_vectors(list(self.vocabulary_), self.embedding_)
         return keyed_vectors
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the fitted model to a portable file that loading cannot run.
+
+        The file is a zip of ``.npy`` arrays and a JSON description (format
+        version, parameters, fitted scalars, vocabulary, SHA-256 checksum),
+        written atomically: a crash mid-write leaves any earlier file intact.
+        It holds everything ``transform`` needs, so it loads and transforms
+        without the vector table it was fitted on.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (any name; ``.npz`` is customary). Its folder must
+            exist.
+
+        Raises
+        ------
+        ValueError
+            If a parameter cannot be saved without pickling code or data: a
+            ``tokenizer`` callable, ``vectors`` given as a ``KeyedVectors``
+            object (pass a name or a path), a ``RandomState`` instance.
+
+        See Also
+        --------
+        load : Read the file back.
+        export : Write the word vectors for other tools (word2vec, gensim).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> embedding = FactorizedEmbedding(rank=4).fit(["a good film", "a bad one"])
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> embedding.save(path)
+        >>> restored = FactorizedEmbedding.load(path)
+        >>> bool((restored.transform(["good"]) == embedding.transform(["good"])).all())
+        True
+        """
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> FactorizedEmbedding:
+        """Load a model saved by :meth:`save`, never unpickling anything.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        FactorizedEmbedding
+            Fitted, with the saved parameters.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a saved model, or is truncated, corrupt, edited or
+            from a newer format version; the message names the file and the
+            problem.
+        FileNotFoundError
+            If there is no file at ``path``.
+        """
+        embedding = load_estimator(path, cls)
+        embedding._check_fitted_shapes(path)
+        return embedding
+
+    def _check_fitted_shapes(self, path) -> None:
+        # The checksum catches corruption; this catches a file that is intact
+        # but inconsistent, before it could fail deep inside transform.
+        n_words = len(self.vocabulary_)
+        n_dims = np.shape(self.components_)[-1] if np.ndim(self.components_) else 0
+        expected = {
+            "embedding_": (n_words, self.rank_),
+            "components_": (self.rank_, n_dims),
+            "mean_": (n_dims,),
+            "pooling_weights_": (n_words,),
+            "common_component_": (self.rank_,),
+        }
+        for name, shape in expected.items():
+            value = getattr(self, name)
+            if value is not None and np.shape(value) != shape:
+                raise ValueError(
+                    f"cannot load the model file {str(path)!r}: {name} has shape "
+                    f"{np.shape(value)} where the other fitted attributes imply "
+                    f"{shape}"
+                )
+
+    def export(
+        self,
+        path: str | os.PathLike,
+        *,
+        format: str = "word2vec",
+        space: str = "codes",
+    ) -> None:
+        """Write the kept words' vectors in a format other tools read.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write, atomically. With the word2vec formats, a ``.gz``
+            or ``.bz2`` suffix compresses it.
+        format : {"word2vec", "word2vec-bin", "kv"}, default="word2vec"
+            word2vec text, word2vec binary, or gensim's native ``KeyedVectors``
+            file (a pickle, to share only with people who trust you). All load
+            with gensim's ``KeyedVectors.load_word2vec_format`` / ``load``.
+        space : {"codes", "reconstructed"}, default="codes"
+            The ``rank_``-dim codes (:meth:`to_keyedvectors`), or their
+            ``d``-dim reconstructions ``embedding_ @ components_ + mean_``.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from gensim.models import KeyedVectors
+        >>> embedding = FactorizedEmbedding(rank=4).fit(["a good film", "a bad one"])
+        >>> path = os.path.join(tempfile.mkdtemp(), "codes.txt")
+        >>> embedding.export(path)
+        >>> KeyedVectors.load_word2vec_format(path).vector_size
+        4
+        """
+        check_is_fitted(self)
+        if space not in SPACES:
+            raise ValueError(f"space={space!r} is not one of {SPACES}")
+        keyed_vectors = self.to_keyedvectors()
+        if space == "reconstructed":
+            reconstructed = self.inverse_transform(keyed_vectors.vectors)
+            keyed_vectors = KeyedVectors(
+                vector_size=reconstructed.shape[1], count=0, dtype=reconstructed.dtype
+            )
+            keyed_vectors.add_vectors(list(self.vocabulary_), reconstructed)
+        write_keyed_vectors(keyed_vectors, path, format=format)
+
+    @property
+    def nbytes_(self) -> int:
+        """Bytes of all the fitted arrays as pickled, the word codes in their
+        stored (quantized) form."""
+        check_is_fitted(self)
+        return sum(
+            value.nbytes
+            for name, value in self.__getstate__().items()
+            if name.endswith("_") and isinstance(value, np.ndarray)
+        )
 
     @property
     def _n_features_out(self):

@@ -8,11 +8,14 @@ document outside tokenization itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from itertools import chain, repeat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain, islice, repeat
 
 import numpy as np
 import scipy.sparse as sp
+
+from ._cache import LRUCache, fingerprint
 
 # Pretrained tables (GloVe, word2vec) were built from text tokenized the Penn
 # Treebank way: clitics ("'s", "n't") and punctuation are tokens of their own,
@@ -21,16 +24,26 @@ DEFAULT_TOKEN_PATTERN = (
     r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|m|d)\b|\w+(?:[-.]\w+)*|[^\w\s]"
 )
 
-POOLINGS = ("mean", "sum", "max", "tfidf", "sif")
+POOLINGS = ("mean", "sum", "max", "tfidf", "sif", "sif-weighted")
 SIF_SMOOTHING = 1e-3
 
+# A batch of documents is tokenized as one string joined by this character. It is
+# neither a word character nor white space, so the default pattern makes it a
+# token of its own and never lets a token, a lookahead or a word boundary (or
+# str.lower's final-sigma rule) see across it: the tokens between two separators
+# are exactly those of the document alone.
+_SEPARATOR = "\x00"
+_STR_TYPES = frozenset({str, np.str_})
 
-def check_documents(documents, *, name: str = "X") -> list[str]:
-    """Validate an iterable of documents and return it as a list of str.
+# Counts of recent batches, so that a grid search over rank, which refits and
+# rescores the same folds once per rank, tokenizes each fold once.
+_counts_cache = LRUCache(maxsize=16)
+# Larger batches are not cached (about 1M tokens, 12 MB of counts): bounded memory
+# matters more than a hit.
+_CACHED_MAX_CHARACTERS = 4_000_000
 
-    Accepts a list, tuple or 1-d array of str, a pandas Series, or a one-column
-    2-d array or DataFrame (what ``ColumnTransformer`` passes for ``["text"]``).
-    """
+
+def _as_iterable(documents, name: str) -> Iterable:
     if documents is None or isinstance(documents, (str, bytes)):
         raise TypeError(
             f"{name} must be an iterable of documents (str), got "
@@ -52,8 +65,13 @@ def check_documents(documents, *, name: str = "X") -> list[str]:
             f"{name} must be an iterable of documents (str), got "
             f"{type(documents).__name__}"
         )
-    documents = list(documents)
-    for position, document in enumerate(documents):
+    return documents
+
+
+def _check_str(documents: list, name: str, offset: int = 0) -> list[str]:
+    if set(map(type, documents)) <= _STR_TYPES:
+        return documents
+    for position, document in enumerate(documents, start=offset):
         if not isinstance(document, str):
             raise TypeError(
                 f"{name} must contain only str documents; element {position} is "
@@ -62,12 +80,63 @@ def check_documents(documents, *, name: str = "X") -> list[str]:
     return documents
 
 
+def check_documents(documents, *, name: str = "X") -> list[str]:
+    """Validate an iterable of documents and return it as a list of str.
+
+    Accepts a list, tuple, generator or 1-d array of str, a pandas Series, or a
+    one-column 2-d array or DataFrame (what ``ColumnTransformer`` passes for
+    ``["text"]``).
+    """
+    return _check_str(list(_as_iterable(documents, name)), name)
+
+
+def document_batches(
+    documents, batch_size: int, *, name: str = "X"
+) -> Iterator[list[str]]:
+    """Validate documents lazily and yield them as lists of ``batch_size``.
+
+    A generator is consumed one batch at a time, so memory stays bounded by the
+    batch whatever the length of the stream.
+
+    Examples
+    --------
+    >>> [len(batch) for batch in document_batches((str(i) for i in range(5)), 2)]
+    [2, 2, 1]
+    """
+    iterator = iter(_as_iterable(documents, name))
+    offset = 0
+    while batch := list(islice(iterator, batch_size)):
+        yield _check_str(batch, name, offset)
+        offset += len(batch)
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    """Turns one document into its list of tokens (see :func:`build_analyzer`)."""
+
+    lowercase: bool = True
+    token_pattern: str | None = DEFAULT_TOKEN_PATTERN
+    tokenizer: Callable[[str], list[str]] | None = None
+
+    def __call__(self, document: str) -> list[str]:
+        if self.lowercase:
+            document = document.lower()
+        if self.tokenizer is not None:
+            return self.tokenizer(document)
+        return re.findall(self.token_pattern, document)
+
+    @property
+    def joins_documents(self) -> bool:
+        """Whether a batch may be tokenized as one string (see ``_SEPARATOR``)."""
+        return self.tokenizer is None and self.token_pattern == DEFAULT_TOKEN_PATTERN
+
+
 def build_analyzer(
     *,
     lowercase: bool = True,
     token_pattern: str | None = DEFAULT_TOKEN_PATTERN,
     tokenizer: Callable[[str], list[str]] | None = None,
-) -> Callable[[str], list[str]]:
+) -> Analyzer:
     """Return a function that turns one document into its list of tokens.
 
     Examples
@@ -77,48 +146,220 @@ def build_analyzer(
     ['the', 'film', "'s", 'cast', 'does', "n't", 'shine', '!']
     """
     if tokenizer is None:
-        tokenizer = re.compile(token_pattern).findall
-    if lowercase:
-        return lambda document: tokenizer(document.lower())
-    return tokenizer
+        try:
+            pattern = re.compile(token_pattern)
+        except re.error as error:
+            raise ValueError(
+                f"token_pattern={token_pattern!r} is not a valid regular "
+                f"expression: {error}"
+            ) from None
+        if pattern.groups > 1:
+            # findall would return tuples of groups instead of tokens.
+            raise ValueError(
+                f"token_pattern={token_pattern!r} has {pattern.groups} capturing "
+                "groups; use at most one, or non-capturing groups (?:...)"
+            )
+    return Analyzer(lowercase, token_pattern, tokenizer)
+
+
+def _joined_token_rows(text: str, analyzer: Analyzer, vocabulary: dict[str, int]):
+    tokens = re.findall(analyzer.token_pattern, text)
+    rows = np.fromiter(
+        map(vocabulary.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens)
+    )
+    # Separators are out-of-vocabulary tokens: look for them among those only.
+    unknown = np.flatnonzero(rows < 0)
+    is_separator = np.fromiter(
+        map(_SEPARATOR.__eq__, map(tokens.__getitem__, unknown.tolist())),
+        dtype=bool,
+        count=len(unknown),
+    )
+    return rows, np.concatenate(([0], unknown[is_separator], [len(tokens)]))
+
+
+def _per_document_token_rows(documents, analyzer, vocabulary):
+    tokens_per_document = list(map(analyzer, documents))
+    try:
+        lengths = np.fromiter(
+            map(len, tokens_per_document), dtype=np.int64, count=len(documents)
+        )
+        boundaries = np.concatenate(([0], np.cumsum(lengths)))
+        rows = np.fromiter(
+            map(vocabulary.get, chain.from_iterable(tokens_per_document), repeat(-1)),
+            dtype=np.int64,
+            count=int(boundaries[-1]),
+        )
+    except TypeError as error:  # only a user's tokenizer can cause this
+        raise TypeError(
+            f"the tokenizer must return a list of str tokens per document ({error})"
+        ) from error
+    return rows, boundaries
+
+
+def _count_matrix(rows, boundaries, n_words: int) -> sp.csr_matrix:
+    # Tokens come document by document, so the row pointer of the count matrix is
+    # the number of known tokens before each document boundary: no COO sort.
+    known = rows >= 0
+    known_before = np.concatenate(([0], np.cumsum(known)))
+    index_dtype = np.int32 if n_words < np.iinfo(np.int32).max else np.int64
+    counts = sp.csr_matrix(
+        (
+            np.ones(int(known_before[-1])),
+            rows[known].astype(index_dtype),
+            known_before[boundaries].astype(index_dtype),
+        ),
+        shape=(len(boundaries) - 1, n_words),
+    )
+    counts.sum_duplicates()
+    return counts
 
 
 def count_tokens(
     documents: list[str],
     analyzer: Callable[[str], list[str]],
     vocabulary: dict[str, int],
+    *,
+    vocabulary_key: str | None = None,
 ) -> sp.csr_matrix:
     """Count the tokens of each document that are in ``vocabulary``.
+
+    With the default token pattern the documents are tokenized as one joined
+    string, which saves a regular-expression call and a list per document; any
+    other analyzer runs per document.
+
+    Parameters
+    ----------
+    documents : list of str
+    analyzer : callable
+        From a document to its tokens, as :func:`build_analyzer` returns.
+    vocabulary : dict of str to int
+        Token -> column.
+    vocabulary_key : str, default=None
+        A fingerprint of ``vocabulary``'s content. When given (and the analyzer
+        is a pattern, not an arbitrary callable), the counts are memoized under it
+        and a digest of the documents, so that refitting and rescoring the same
+        documents (a grid search over rank) tokenizes them once.
 
     Returns
     -------
     csr_matrix of shape (n_documents, len(vocabulary)), float64
         Entry (i, j) is how often word j occurs in document i; tokens outside
         the vocabulary are dropped.
+
+    Examples
+    --------
+    >>> counts = count_tokens(["a b a", "c"], build_analyzer(), {"a": 0, "b": 1})
+    >>> counts.toarray()
+    array([[2., 1.],
+           [0., 0.]])
     """
-    tokens_per_document = [analyzer(document) for document in documents]
-    lengths = np.fromiter(
-        map(len, tokens_per_document), dtype=np.int64, count=len(documents)
+    n_words = len(vocabulary)
+    if not documents:
+        return sp.csr_matrix((0, n_words))
+    text = _SEPARATOR.join(documents)
+    # Joining is only unambiguous when no document holds the separator itself.
+    joinable = text.count(_SEPARATOR) == len(documents) - 1
+    if isinstance(analyzer, Analyzer) and analyzer.joins_documents and joinable:
+
+        def count():
+            joined = text.lower() if analyzer.lowercase else text
+            return _count_matrix(
+                *_joined_token_rows(joined, analyzer, vocabulary), n_words
+            )
+    else:
+
+        def count():
+            return _count_matrix(
+                *_per_document_token_rows(documents, analyzer, vocabulary), n_words
+            )
+
+    cacheable = (
+        vocabulary_key is not None
+        and joinable
+        and isinstance(analyzer, Analyzer)
+        and analyzer.tokenizer is None
+        and len(text) <= _CACHED_MAX_CHARACTERS
     )
-    rows = np.fromiter(
-        map(vocabulary.get, chain.from_iterable(tokens_per_document), repeat(-1)),
-        dtype=np.int64,
-        count=int(lengths.sum()),
-    )
-    known = rows >= 0
-    document_index = np.repeat(np.arange(len(documents)), lengths)[known]
-    counts = sp.csr_matrix(
-        (np.ones(int(known.sum())), (document_index, rows[known])),
-        shape=(len(documents), len(vocabulary)),
-    )
-    counts.sum_duplicates()
-    return counts
+    if not cacheable:
+        return count()
+    key = fingerprint(vocabulary_key, analyzer.lowercase, analyzer.token_pattern, text)
+    # A copy, so that no caller can alter what the cache serves to the next.
+    return _counts_cache.get_or_compute(key, count).copy()
 
 
-def idf_weights(counts: sp.csr_matrix) -> np.ndarray:
+@dataclass(frozen=True)
+class CorpusStatistics:
+    """Sums over a corpus from which the factors and pooling weights are learned.
+
+    They add up across batches and partitions (``+``), so a corpus can be counted
+    piece by piece (``partial_fit``, Dask) and give what counting it whole gives.
+
+    Attributes
+    ----------
+    n_documents : int
+    word_counts : csr_matrix of shape (1, n_words)
+        Occurrences of each word.
+    document_frequency : csr_matrix of shape (1, n_words)
+        Number of documents containing each word.
+    """
+
+    n_documents: int
+    word_counts: sp.csr_matrix
+    document_frequency: sp.csr_matrix
+
+    @classmethod
+    def from_counts(cls, counts: sp.csr_matrix) -> CorpusStatistics:
+        """The statistics of a count matrix, as :func:`count_tokens` returns.
+
+        Examples
+        --------
+        >>> import scipy.sparse as sp
+        >>> statistics = CorpusStatistics.from_counts(
+        ...     sp.csr_matrix([[2.0, 0.0], [1.0, 1.0]])
+        ... )
+        >>> statistics.word_counts.toarray(), statistics.document_frequency.toarray()
+        (array([[3., 1.]]), array([[2., 1.]]))
+        """
+        n_words = counts.shape[1]
+        word_counts = np.bincount(counts.indices, counts.data, minlength=n_words)
+        columns = np.flatnonzero(word_counts)
+        document_frequency = np.bincount(counts.indices, minlength=n_words)
+
+        def row_vector(values):
+            # Built from its parts: sorted columns, no zeros, canonical.
+            return sp.csr_matrix(
+                (values.astype(np.float64), columns, [0, len(columns)]),
+                shape=(1, n_words),
+            )
+
+        return cls(
+            counts.shape[0],
+            row_vector(word_counts[columns]),
+            row_vector(document_frequency[columns]),
+        )
+
+    def kept(self, rows) -> tuple[np.ndarray, np.ndarray]:
+        """Word counts and document frequencies of the words ``rows``, dense."""
+        return (
+            self.word_counts.toarray().ravel()[rows],
+            self.document_frequency.toarray().ravel()[rows],
+        )
+
+    def __add__(self, other: CorpusStatistics) -> CorpusStatistics:
+        if self.word_counts.shape != other.word_counts.shape:
+            raise ValueError(
+                f"cannot add the statistics of {self.word_counts.shape[1]} words "
+                f"to those of {other.word_counts.shape[1]} words"
+            )
+        return CorpusStatistics(
+            self.n_documents + other.n_documents,
+            self.word_counts + other.word_counts,
+            self.document_frequency + other.document_frequency,
+        )
+
+
+def idf_weights(document_frequency: np.ndarray, n_documents: int) -> np.ndarray:
     """Smoothed inverse document frequency, as scikit-learn's TfidfTransformer."""
-    n_documents = counts.shape[0]
-    document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
     return np.log((1 + n_documents) / (1 + document_frequency)) + 1.0
 
 
@@ -144,8 +385,9 @@ def pool(
         Token counts, as returned by :func:`count_tokens`.
     codes : ndarray of shape (n_words, r)
         One code per word.
-    pooling : {"mean", "sum", "max", "tfidf", "sif"}
-        ``"tfidf"`` and ``"sif"`` are means weighted by ``word_weights``.
+    pooling : {"mean", "sum", "max", "tfidf", "sif", "sif-weighted"}
+        ``"tfidf"``, ``"sif"`` and ``"sif-weighted"`` are means weighted by
+        ``word_weights``.
     word_weights : ndarray of shape (n_words,), default=None
         Per-word weights of the weighted means.
 

@@ -8,13 +8,13 @@ one table instead of reloading or copying it.
 from __future__ import annotations
 
 import os
-import threading
 import warnings
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 from gensim.models import KeyedVectors
+
+from ._cache import LRUCache
 
 DEFAULT_VECTORS = "glove-6b-50d"
 
@@ -35,9 +35,7 @@ GENSIM_DATA_MODELS = (
     "word2vec-ruscorpora-300",
 )
 
-_CACHE_SIZE = 4
-_cache: OrderedDict = OrderedDict()
-_cache_lock = threading.Lock()
+_cache = LRUCache(maxsize=4)
 
 
 def _load_default_glove() -> KeyedVectors:
@@ -60,28 +58,117 @@ def _keyed_vectors(words: list[str], vectors: np.ndarray) -> KeyedVectors:
     return table
 
 
-def _has_word2vec_header(path: Path) -> bool:
+_COMPRESSIONS = (".gz", ".bz2", ".xz")
+# Suffixes that mark a source as a file name rather than a table name.
+_FILE_SUFFIXES = (".txt", ".vec", ".bin", ".kv", ".model", ".w2v", *_COMPRESSIONS)
+# Tables are checked block by block so that temporaries stay small even for a
+# memory-mapped table of millions of rows.
+_CHECK_ROWS = 65_536
+
+
+def _read_header(path: Path) -> tuple[int, int] | None:
+    """The ``count dims`` header of a word2vec file, or None if it has none."""
     from gensim import utils
 
     with utils.open(str(path), "rb") as stream:
         first_line = stream.readline(1024).split()
-    return len(first_line) == 2 and all(part.isdigit() for part in first_line)
+    if len(first_line) == 2 and all(part.isdigit() for part in first_line):
+        return int(first_line[0]), int(first_line[1])
+    return None
 
 
-def _load_path(path: Path) -> KeyedVectors:
+def _file_kind(path: Path) -> str:
     suffixes = [suffix.lower() for suffix in path.suffixes]
-    suffix = next(
-        (s for s in reversed(suffixes) if s not in (".gz", ".bz2", ".xz")), ""
-    )
+    suffix = next((s for s in reversed(suffixes) if s not in _COMPRESSIONS), "")
     if suffix in (".kv", ".model"):
-        # gensim's native format is a pickle: only load files you trust.
-        return KeyedVectors.load(str(path), mmap="r")
-    has_header = _has_word2vec_header(path)
-    if suffix == ".bin" and has_header:
-        return KeyedVectors.load_word2vec_format(str(path), binary=True)
+        return "kv"
     if suffix == ".bin":
         # fastText binary models (with or without the newer magic number) have no
         # text header.
+        return "word2vec-bin" if _read_header(path) else "fasttext-bin"
+    return "text"
+
+
+def _check_text_rows(path: Path, header: tuple[int, int] | None) -> int:
+    """Check that every row of a text table holds a word and ``dims`` values.
+
+    gensim's reader silently spreads a row holding a single value over the
+    whole vector, so row lengths are checked here, in one streaming pass that
+    costs little beside gensim's parsing. Blank lines at the end are allowed.
+
+    Returns
+    -------
+    int
+        The number of rows.
+    """
+    from gensim import utils
+
+    n_dims = None if header is None else header[1]
+    first_row_line = 1 if header is None else 2
+    n_rows = 0
+    blank_line = None
+    with utils.open(str(path), "rb") as stream:
+        if header is not None:
+            stream.readline()
+        for line_number, line in enumerate(stream, start=first_row_line):
+            line = line.rstrip()
+            if not line:
+                blank_line = blank_line or line_number
+                continue
+            n_values = line.count(b" ")
+            if n_dims is None:
+                n_dims = n_values
+            if blank_line is not None:
+                problem = f"line {blank_line} is blank"
+            elif n_values == 0:
+                problem = (
+                    f"line {line_number} holds no values after its word (expected "
+                    "the word and its values separated by single spaces)"
+                )
+            elif n_values != n_dims:
+                expected = "the header promises" if header else "line 1 holds"
+                problem = (
+                    f"line {line_number} holds {n_values} values after its word "
+                    f"where {expected} {n_dims}"
+                )
+            else:
+                n_rows += 1
+                continue
+            raise ValueError(f"the vectors file {str(path)!r} is malformed: {problem}")
+    if n_rows == 0:
+        raise ValueError(f"the vectors file {str(path)!r} holds no vectors")
+    if header is not None and n_rows != header[0]:
+        raise ValueError(
+            f"the header of the vectors file {str(path)!r} promises {header[0]} "
+            f"rows but the file holds {n_rows}"
+        )
+    return n_rows
+
+
+def _check_binary_size(path: Path, header: tuple[int, int]) -> None:
+    """Refuse a header that promises more rows than the file can hold, before
+    gensim allocates a table of that size."""
+    n_rows, n_dims = header
+    if n_rows == 0 or n_dims == 0:
+        raise ValueError(f"the vectors file {str(path)!r} holds no vectors")
+    if path.suffix.lower() in _COMPRESSIONS:
+        return
+    # Each row is at least a one-byte word, a space and n_dims float32 values.
+    size = path.stat().st_size
+    if n_rows * (2 + 4 * n_dims) > size:
+        raise ValueError(
+            f"the header of the vectors file {str(path)!r} promises {n_rows} rows "
+            f"of {n_dims} values, more than its {size} bytes can hold"
+        )
+
+
+def _read_with_gensim(path: Path, kind: str, header, n_rows: int | None):
+    if kind == "kv":
+        # gensim's native format is a pickle: only load files you trust.
+        return KeyedVectors.load(str(path), mmap="r")
+    if kind == "word2vec-bin":
+        return KeyedVectors.load_word2vec_format(str(path), binary=True)
+    if kind == "fasttext-bin":
         from gensim.models.fasttext import load_facebook_vectors
 
         return load_facebook_vectors(str(path))
@@ -91,8 +178,72 @@ def _load_path(path: Path) -> KeyedVectors:
         # call returns, so its ResourceWarning says nothing a user can act on.
         warnings.simplefilter("ignore", ResourceWarning)
         return KeyedVectors.load_word2vec_format(
-            str(path), binary=False, no_header=not has_header
+            str(path), binary=False, no_header=header is None, limit=n_rows
         )
+
+
+def _gensim_problem(error: Exception) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"its words are not UTF-8 ({error})"
+    if isinstance(error, EOFError):
+        return "it ends before the rows its header promises (truncated?)"
+    return f"{type(error).__name__}: {error}"
+
+
+def _load_path(path: Path) -> KeyedVectors:
+    kind = _file_kind(path)
+    header = None if kind in ("kv", "fasttext-bin") else _read_header(path)
+    n_rows = _check_text_rows(path, header) if kind == "text" else None
+    if kind == "word2vec-bin":
+        _check_binary_size(path, header)
+    try:
+        return _read_with_gensim(path, kind, header, n_rows)
+    except Exception as error:
+        # A malformed file makes gensim fail in many ways (UnicodeDecodeError,
+        # EOFError, struct.error, NotImplementedError, unpickling errors, ...):
+        # all become one ValueError naming the file. Running out of memory and
+        # real I/O failures (they carry an errno) stay what they are.
+        if isinstance(error, MemoryError) or (
+            isinstance(error, OSError) and error.errno is not None
+        ):
+            raise
+        raise ValueError(
+            f"cannot read the vectors file {str(path)!r}: {_gensim_problem(error)}"
+        ) from error
+
+
+def _check_table(table: KeyedVectors, source) -> KeyedVectors:
+    """Check a freshly loaded table once, vectorized, before it is cached."""
+    name = str(source)
+    vectors = table.vectors
+    n_words = len(table.index_to_key)
+    if vectors.ndim != 2 or vectors.shape[0] != n_words:
+        raise ValueError(
+            f"the table {name!r} is inconsistent: {n_words} words but vectors of "
+            f"shape {vectors.shape}"
+        )
+    if n_words == 0 or vectors.shape[1] == 0:
+        raise ValueError(f"the table {name!r} holds no vectors")
+    if vectors.dtype.kind not in "fiu":
+        raise ValueError(
+            f"the table {name!r} holds values of dtype {vectors.dtype}, not numbers"
+        )
+    if len(table.key_to_index) != n_words:
+        # gensim's readers keep the first of duplicate words and leave the rows
+        # of the others without a word.
+        raise ValueError(
+            f"the table {name!r} holds duplicate words: {n_words} rows but "
+            f"{len(table.key_to_index)} distinct words"
+        )
+    for start in range(0, n_words, _CHECK_ROWS):
+        finite = np.isfinite(vectors[start : start + _CHECK_ROWS]).all(axis=1)
+        if not finite.all():
+            row = start + int(np.argmin(finite))
+            raise ValueError(
+                f"the table {name!r} holds NaN or infinite values, first in the "
+                f"vector of {table.index_to_key[row]!r} (row {row})"
+            )
+    return table
 
 
 def _load_gensim_data(name: str) -> KeyedVectors:
@@ -108,14 +259,30 @@ def _load_gensim_data(name: str) -> KeyedVectors:
         ) from error
 
 
+def _looks_like_a_path(source: str | os.PathLike) -> bool:
+    if not isinstance(source, str):
+        return True
+    return (
+        os.sep in source
+        or "/" in source
+        or Path(source).suffix.lower() in _FILE_SUFFIXES
+    )
+
+
 def _load(source: str | os.PathLike) -> KeyedVectors:
     if isinstance(source, str) and source == DEFAULT_VECTORS:
-        return _load_default_glove()
+        return _check_table(_load_default_glove(), source)
     if isinstance(source, str) and source in GENSIM_DATA_MODELS:
-        return _load_gensim_data(source)
+        return _check_table(_load_gensim_data(source), source)
     path = Path(source).expanduser()
     if path.is_file():
-        return _load_path(path)
+        return _check_table(_load_path(path), path)
+    if path.exists():
+        raise IsADirectoryError(f"vectors={str(source)!r} is a folder, not a file")
+    if _looks_like_a_path(source):
+        raise FileNotFoundError(
+            f"vectors={str(source)!r}: there is no such vectors file"
+        )
     raise ValueError(
         f"vectors={str(source)!r} is neither an existing file nor a known table; "
         f"known names are {DEFAULT_VECTORS!r} and the gensim-data models "
@@ -123,7 +290,14 @@ def _load(source: str | os.PathLike) -> KeyedVectors:
     )
 
 
-def _cache_key(source: str | os.PathLike) -> tuple:
+def source_key(source: str | os.PathLike | KeyedVectors) -> tuple | None:
+    """What identifies the table of ``source`` across processes and clones.
+
+    None for a ``KeyedVectors`` object: it has no name, and hashing its whole
+    table on every fit would cost as much as what the key saves.
+    """
+    if isinstance(source, KeyedVectors):
+        return None
     if isinstance(source, str) and (
         source == DEFAULT_VECTORS or source in GENSIM_DATA_MODELS
     ):
@@ -172,13 +346,4 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
             "vectors must be a table name, a path or a gensim KeyedVectors, "
             f"got {type(source).__name__}"
         )
-    key = _cache_key(source)
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-        table = _load(source)
-        _cache[key] = table
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return table
+    return _cache.get_or_compute(source_key(source), lambda: _load(source))

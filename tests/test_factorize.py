@@ -13,6 +13,7 @@ from sklearn_factorembed._factorize import (
     normalize_weights,
     resolve_rank,
     truncate,
+    weighted_moments,
 )
 
 
@@ -179,6 +180,8 @@ def test_memory_mapped_table_in_several_blocks_matches_in_memory(tmp_path, monke
     import sklearn_factorembed._factorize as factorize
 
     monkeypatch.setattr(factorize, "_BLOCK_ROWS", 7)
+    monkeypatch.setattr(factorize, "_MOMENT_BLOCK_ROWS", 6)
+    monkeypatch.setattr(factorize, "_SHIFT_ROWS", 3)
     rng = np.random.default_rng(10)
     table = (rng.normal(size=(50, 4)) + 2).astype(np.float32)
     np.save(tmp_path / "table.npy", table)
@@ -191,3 +194,21 @@ def test_memory_mapped_table_in_several_blocks_matches_in_memory(tmp_path, monke
         compute_uv=False,
     )
     np.testing.assert_allclose(blocked.singular_values, direct, rtol=1e-5)
+
+
+def test_float32_moments_of_a_far_offset_table_keep_float64_accuracy():
+    # Rows far from the origin with a small spread: naive float32 sums of
+    # squares would lose the variance to cancellation.
+    rng = np.random.default_rng(11)
+    table64 = rng.normal(size=(20_000, 6)) * [1.0, 0.5, 0.1, 0.05, 0.01, 0.01] + 1e3
+    table = table64.astype(np.float32)
+    weights = rng.uniform(0.1, 2.0, size=len(table))
+    mean, scatter = weighted_moments(table, weights)
+    exact = table.astype(np.float64)
+    exact_mean = np.average(exact, axis=0, weights=weights)
+    centred = exact - exact_mean
+    exact_scatter = centred.T @ (centred * weights[:, None])
+    np.testing.assert_allclose(mean, exact_mean, rtol=1e-9)
+    np.testing.assert_allclose(
+        scatter, exact_scatter, rtol=1e-4, atol=1e-5 * np.abs(exact_scatter).max()
+    )

@@ -86,7 +86,7 @@ def test_gensim_data_name_without_network_says_so(monkeypatch):
         raise ConnectionError("Temporary failure in name resolution")
 
     monkeypatch.setattr(gensim.downloader, "load", offline)
-    monkeypatch.setattr(_vectors, "_cache", type(_vectors._cache)())
+    monkeypatch.setattr(_vectors, "_cache", type(_vectors._cache)(maxsize=1))
     with pytest.raises(OSError, match="glove-wiki-gigaword-100.*no network"):
         load_vectors("glove-wiki-gigaword-100")
 
@@ -95,3 +95,120 @@ def test_gensim_data_name_without_network_says_so(monkeypatch):
 def test_source_of_wrong_type_is_a_type_error(source):
     with pytest.raises(TypeError, match="vectors must be"):
         load_vectors(source)
+
+
+# -- bad vector files ----------------------------------------------------------------
+
+
+def _write(tmp_path, name, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("empty.txt", b"", "holds no vectors"),
+        ("header-only.txt", b"0 3\n", "holds no vectors"),
+        ("longer.txt", b"3 2\na 1 0\nb 0 1 2\nc 1 1\n", "line 3 holds 3 values"),
+        # gensim itself would spread the lone value over the whole vector.
+        (
+            "shorter.txt",
+            b"a 1 0\nb 0\nc 1 1\n",
+            "line 2 holds 1 values.*line 1 holds 2",
+        ),
+        ("no-values.txt", b"a\nb\n", "line 1 holds no values"),
+        ("tabs.txt", b"a\t1\t0\n", "line 1 holds no values"),
+        ("blank-line.txt", b"a 1 0\n\nb 0 1\n", "line 2 is blank"),
+        ("promise.txt", b"5 2\na 1 0\nb 0 1\n", "promises 5 rows but .* holds 2"),
+        ("words.txt", b"a x y\nb 1 2\n", "could not convert string to float"),
+        ("latin-1.txt", b"2 2\ncaf\xe9 1 0\nb 0 1\n", "not UTF-8"),
+        ("nan.txt", b"2 2\na 0 1\nb nan 0\n", "NaN or infinite.*of 'b' \\(row 1\\)"),
+        ("inf.vec", b"a 1 0\nb 0 -inf\n", "NaN or infinite.*of 'b'"),
+        ("duplicates.txt", b"3 2\na 1 0\nb 0 1\na 1 1\n", "duplicate words: 3 rows"),
+        ("duplicates-no-header.txt", b"a 1 0\nb 0 1\na 1 1\n", "duplicate words"),
+        ("random.kv", bytes(range(256)) * 4, "UnpicklingError"),
+        ("random.bin", bytes(range(256)) * 4, "not supported"),
+    ],
+)
+def test_bad_vector_file_is_a_value_error_naming_file_and_problem(
+    tmp_path, name, data, message
+):
+    path = _write(tmp_path, name, data)
+    with pytest.raises(ValueError, match=f"{name}.*{message}"):
+        load_vectors(path)
+
+
+def test_random_bytes_as_text_are_a_value_error(tmp_path):
+    path = _write(tmp_path, "random.txt", np.random.default_rng(0).bytes(4096))
+    with pytest.raises(ValueError, match="random.txt"):
+        load_vectors(path)
+
+
+def _binary_table(tmp_path, words=("a", "b"), n_dims=3) -> bytes:
+    """A word2vec binary table of the given words, as bytes."""
+    table = KeyedVectors(vector_size=n_dims)
+    table.add_vectors(list(words), np.eye(len(words), n_dims))
+    table.save_word2vec_format(str(tmp_path / "table.bin"), binary=True)
+    return (tmp_path / "table.bin").read_bytes()
+
+
+def test_binary_header_promising_more_rows_than_the_file_holds(tmp_path):
+    data = _binary_table(tmp_path).replace(b"2 3\n", b"900000000 3\n")
+    path = _write(tmp_path, "promise.bin", data)
+    with pytest.raises(ValueError, match="promises 900000000 rows of 3 values"):
+        load_vectors(path)
+
+
+def test_truncated_compressed_binary_file_is_a_value_error(tmp_path):
+    import gzip
+
+    data = _binary_table(tmp_path).replace(b"2 3\n", b"5 3\n")
+    path = _write(tmp_path, "promise.bin.gz", gzip.compress(data))
+    with pytest.raises(ValueError, match="promise.bin.gz.*ends before the rows"):
+        load_vectors(path)
+
+
+def test_duplicate_words_in_a_binary_file_are_reported(tmp_path):
+    data = _binary_table(tmp_path, n_dims=2).replace(b"b ", b"a ")
+    with pytest.raises(ValueError, match="duplicate words: 2 rows but 1 distinct"):
+        load_vectors(_write(tmp_path, "duplicates.bin", data))
+
+
+def test_trailing_blank_lines_are_allowed(tmp_path):
+    for name, data in [
+        ("header.txt", b"2 2\na 1 0\nb 0 1\n\n\n"),
+        ("no-header.txt", b"a 1 0\nb 0 1\n\r\n"),
+    ]:
+        table = load_vectors(_write(tmp_path, name, data))
+        assert table.index_to_key == ["a", "b"]
+        np.testing.assert_array_equal(table.vectors, np.eye(2))
+
+
+def test_missing_path_is_a_file_not_found_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no-such.txt.*no such vectors file"):
+        load_vectors(tmp_path / "no-such.txt")
+    with pytest.raises(FileNotFoundError, match="no such vectors file"):
+        load_vectors("vectors/glove.txt")
+
+
+def test_folder_is_not_a_vectors_file(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        load_vectors(tmp_path)
+
+
+def test_bad_vector_file_fails_fit_with_the_same_error(tmp_path):
+    from sklearn_factorembed import FactorizedEmbedding
+
+    path = _write(tmp_path, "nan.txt", b"a 1 0\nb nan 0\n")
+    with pytest.raises(ValueError, match="nan.txt.*NaN"):
+        FactorizedEmbedding(path, rank=1).fit(["a b"])
+
+
+def test_a_failed_load_is_not_cached(tmp_path):
+    path = _write(tmp_path, "table.txt", b"a 1 0\nb nan 0\n")
+    with pytest.raises(ValueError, match="NaN"):
+        load_vectors(path)
+    path.write_bytes(b"a 1 0\nb 0 1\nc 1 1\n")
+    assert len(load_vectors(path)) == 3

@@ -1,0 +1,492 @@
+"""Save and load fitted estimators as portable files that never run code.
+
+A model file is a zip archive readable by ``np.load(allow_pickle=False)``: one
+``.npy`` member per fitted array and a ``metadata.json`` member holding the format
+name and version, the estimator's class name and parameters, its fitted scalars,
+its vocabulary (the words in row order) and a SHA-256 checksum of all of it.
+Nothing in the file is a pickle, so loading a file from an untrusted source can
+fail but cannot execute code.
+
+The module knows nothing about any estimator class: it saves every attribute
+whose name ends in ``_`` (the scikit-learn convention for fitted state), so
+fitted attributes added later are saved without changes here.
+
+Files are written atomically: to a temporary file in the target folder, flushed
+to disk, then renamed over the target, so a crash mid-write leaves any earlier
+file intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+FORMAT_NAME = "sklearn-factorembed-model"
+FORMAT_VERSION = 1
+EXPORT_FORMATS = ("word2vec", "word2vec-bin", "kv")
+
+_METADATA = "metadata.json"
+_ZIP_MAGIC = b"PK\x03\x04"
+_WHITESPACE = re.compile(r"\s")
+
+
+# -- writing ---------------------------------------------------------------------
+
+
+def _check_folder(path: Path) -> None:
+    folder = path.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"cannot write {str(path)!r}: the folder {str(folder)!r} does not exist"
+        )
+
+
+def _fsync_folder(folder: Path) -> None:
+    # Makes the rename itself durable; not every platform can open a folder.
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def replace_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+    """Have ``write`` create a file, then move it to ``path`` in one step.
+
+    ``write`` receives the name of a temporary file in the folder of ``path``
+    (same suffixes, so writers that pick a compression from the name still
+    do); once it returns, the file is flushed to disk and renamed over
+    ``path``. If anything fails, the temporary file is removed and an existing
+    file at ``path`` is left as it was.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "hello.txt"
+    >>> replace_atomically(target, lambda name: pathlib.Path(name).write_text("hi"))
+    >>> target.read_text()
+    'hi'
+    """
+    path = Path(path)
+    _check_folder(path)
+    temporary = path.parent / f".{secrets.token_hex(6)}.tmp.{path.name}"
+    try:
+        write(str(temporary))
+        with open(temporary, "rb+") as stream:
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    _fsync_folder(path.parent)
+
+
+def _json_value(value, name: str):
+    """``value`` as plain JSON types, or a ValueError naming ``name``."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic) and not isinstance(value, np.object_):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item, name) for item in value]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: _json_value(item, name) for key, item in value.items()}
+    raise ValueError(
+        f"{name}={_short_repr(value)} cannot be saved portably: a model file holds "
+        "only numbers, strings, lists, dicts and numeric arrays, never Python "
+        "objects or code"
+    )
+
+
+def _short_repr(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _encode_parameter(name: str, value) -> dict:
+    if isinstance(value, np.dtype) or (
+        isinstance(value, type) and issubclass(value, np.generic)
+    ):
+        return {"kind": "dtype", "value": np.dtype(value).name}
+    return {"kind": "json", "value": _json_value(value, name)}
+
+
+def _is_vocabulary(value) -> bool:
+    """A non-empty dict of words to the rows ``0 .. n-1``, in row order."""
+    if not isinstance(value, dict) or not value:
+        return False
+    # Type sets rather than a generator of isinstance calls: a vocabulary can
+    # hold millions of words.
+    if set(map(type, value)) != {str} or set(map(type, value.values())) != {int}:
+        return False
+    rows = np.fromiter(value.values(), dtype=np.int64, count=len(value))
+    return bool(np.array_equal(rows, np.arange(len(value))))
+
+
+def _encode_attribute(name: str, value, arrays: dict[str, np.ndarray]) -> dict:
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise ValueError(
+                f"{name} is an array of dtype {value.dtype}, which can only be "
+                "saved as a pickle; a model file holds only numeric arrays"
+            )
+        arrays[name] = np.ascontiguousarray(value)
+        return {"kind": "array", "dtype": value.dtype.str, "shape": list(value.shape)}
+    if _is_vocabulary(value):
+        return {"kind": "vocabulary", "words": list(value)}
+    return {"kind": "json", "value": _json_value(value, name)}
+
+
+def _fitted_attributes(estimator) -> dict:
+    # scikit-learn's convention (and check_is_fitted's): fitted state ends in "_".
+    # The pickled state, not vars(): an estimator drops there what it derives
+    # (a quantized model's dequantized codes) and rebuilds it in __setstate__.
+    return {
+        name: value
+        for name, value in estimator.__getstate__().items()
+        if name.endswith("_") and not name.startswith("__")
+    }
+
+
+def _canonical_json(metadata: dict) -> bytes:
+    return json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _checksum(metadata: dict, arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256(_canonical_json(metadata))
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
+        digest.update(array.reshape(-1).view(np.uint8))
+    return digest.hexdigest()
+
+
+def save_estimator(estimator, path: str | os.PathLike) -> None:
+    """Write a fitted estimator's parameters and fitted state to ``path``.
+
+    Parameters
+    ----------
+    estimator : fitted scikit-learn estimator
+        Its parameters must be numbers, strings, paths, dtypes or lists of them,
+        and its fitted attributes numeric arrays, numbers, strings, or dicts and
+        lists of them.
+    path : str or path-like
+        The file to write, replaced atomically if it exists; its folder must
+        exist.
+
+    Raises
+    ------
+    ValueError
+        If a parameter or attribute cannot be stored without pickling (a
+        callable, a ``KeyedVectors``, an object array, ...).
+    FileNotFoundError
+        If the folder of ``path`` does not exist.
+    """
+    check_is_fitted(estimator)
+    params = {
+        name: _encode_parameter(name, value)
+        for name, value in estimator.get_params(deep=False).items()
+    }
+    arrays: dict[str, np.ndarray] = {}
+    attributes = {
+        name: _encode_attribute(name, value, arrays)
+        for name, value in _fitted_attributes(estimator).items()
+    }
+    from . import __version__
+
+    metadata = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "estimator": type(estimator).__name__,
+        "library_version": __version__,
+        "params": params,
+        "attributes": attributes,
+    }
+    metadata["sha256"] = _checksum(metadata, arrays)
+
+    def write(name: str) -> None:
+        with zipfile.ZipFile(name, "w", zipfile.ZIP_STORED) as archive:
+            for array_name, array in arrays.items():
+                with archive.open(f"{array_name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
+            archive.writestr(_METADATA, json.dumps(metadata))
+
+    replace_atomically(path, write)
+
+
+# -- reading ---------------------------------------------------------------------
+
+
+class _Invalid(ValueError):
+    """A file that is not a valid model file; the message says what is wrong."""
+
+
+def is_model_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a zip archive with a model file's metadata member.
+
+    A quick look at the archive's table of contents, not a validation: loading
+    may still fail.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return False
+    with open(path, "rb") as stream:
+        if stream.read(4) != _ZIP_MAGIC:
+            return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _METADATA in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def _parse_metadata(raw: bytes) -> dict:
+    try:
+        metadata = json.loads(raw)
+    except ValueError as error:  # also UnicodeDecodeError
+        raise _Invalid(f"its {_METADATA} is not valid JSON ({error})") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        raise _Invalid(f"it is not a {FORMAT_NAME} file")
+    version = metadata.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise _Invalid(f"its format version {version!r} is not a positive int")
+    if version > FORMAT_VERSION:
+        raise _Invalid(
+            f"it has format version {version}, newer than the version "
+            f"{FORMAT_VERSION} this library reads; upgrade sklearn-factorembed"
+        )
+    for key, kind in [
+        ("estimator", str),
+        ("params", dict),
+        ("attributes", dict),
+        ("sha256", str),
+    ]:
+        if not isinstance(metadata.get(key), kind):
+            raise _Invalid(f"its metadata has no valid {key!r} entry")
+    return metadata
+
+
+def _array_names(metadata: dict) -> set[str]:
+    names = set()
+    for name, entry in metadata["attributes"].items():
+        if not isinstance(entry, dict) or entry.get("kind") not in (
+            "array",
+            "vocabulary",
+            "json",
+        ):
+            raise _Invalid(f"its entry for the attribute {name!r} is malformed")
+        if entry["kind"] == "array":
+            names.add(name)
+    return names
+
+
+def _read_arrays(archive: np.lib.npyio.NpzFile, metadata: dict) -> dict:
+    expected = _array_names(metadata)
+    present = set(archive.files) - {_METADATA}
+    if present - expected:
+        raise _Invalid(
+            "it holds members its metadata does not describe: "
+            f"{sorted(present - expected)}"
+        )
+    if expected - present:
+        raise _Invalid(f"the arrays {sorted(expected - present)} are missing")
+    arrays = {}
+    for name in sorted(expected):
+        entry = metadata["attributes"][name]
+        try:
+            array = archive[name]
+        except ValueError as error:  # e.g. "Object arrays cannot be loaded ..."
+            raise _Invalid(f"its array {name!r} cannot be read ({error})") from None
+        if array.dtype.str != entry.get("dtype") or list(array.shape) != entry.get(
+            "shape"
+        ):
+            raise _Invalid(
+                f"its array {name!r} has dtype {array.dtype.str} and shape "
+                f"{list(array.shape)}, but the metadata says {entry.get('dtype')} and "
+                f"{entry.get('shape')}"
+            )
+        arrays[name] = array
+    return arrays
+
+
+def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    # Opened here rather than by np.load, which leaks its handle when the zip is
+    # unreadable; FileNotFoundError names the path.
+    with open(path, "rb") as stream:
+        if stream.read(4) != _ZIP_MAGIC:
+            raise _Invalid(f"it is not a {FORMAT_NAME} file (not a zip archive)")
+        stream.seek(0)
+        try:
+            with np.load(stream, allow_pickle=False) as archive:
+                if _METADATA not in archive.files:
+                    raise _Invalid(f"it is not a {FORMAT_NAME} file (no {_METADATA})")
+                metadata = _parse_metadata(archive[_METADATA])
+                arrays = _read_arrays(archive, metadata)
+        except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as error:
+            raise _Invalid(f"it is truncated or corrupt ({error})") from None
+    stored = metadata.pop("sha256")
+    if _checksum(metadata, arrays) != stored:
+        raise _Invalid("its checksum does not match its contents (corrupt or edited)")
+    return metadata, arrays
+
+
+def _decode_parameter(name: str, entry) -> object:
+    if not isinstance(entry, dict) or entry.get("kind") not in ("json", "dtype"):
+        raise _Invalid(f"its entry for the parameter {name!r} is malformed")
+    if entry["kind"] == "dtype":
+        try:
+            return np.dtype(entry["value"]).type
+        except TypeError:
+            raise _Invalid(f"its dtype {entry['value']!r} is unknown") from None
+    return entry["value"]
+
+
+def _decode_attribute(name: str, entry: dict, arrays: dict) -> object:
+    if entry["kind"] == "array":
+        return arrays[name]
+    if entry["kind"] == "vocabulary":
+        words = entry.get("words")
+        if not isinstance(words, list) or not set(map(type, words)) <= {str}:
+            raise _Invalid(f"its vocabulary {name!r} is not a list of words")
+        vocabulary = dict(zip(words, range(len(words)), strict=True))
+        if len(vocabulary) != len(words):
+            raise _Invalid(f"its vocabulary {name!r} holds duplicate words")
+        return vocabulary
+    return entry.get("value")
+
+
+def _invalid_file(path: Path, reason: str) -> ValueError:
+    return ValueError(f"cannot load the model file {str(path)!r}: {reason}")
+
+
+def read_model(path: str | os.PathLike) -> tuple[dict, dict, dict]:
+    """Read and validate a model file.
+
+    Returns
+    -------
+    metadata : dict
+        Format, version, estimator class name, library version, and the raw
+        entries of parameters and attributes.
+    params : dict
+        The estimator's parameters, decoded.
+    attributes : dict
+        The fitted attributes, decoded (arrays as ndarrays, the vocabulary as a
+        dict of word to row).
+
+    Raises
+    ------
+    ValueError
+        If the file is not a model file, or is truncated, corrupt or edited;
+        the message names the file and what is wrong.
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    path = Path(path)
+    try:
+        metadata, arrays = _read(path)
+        params = {
+            name: _decode_parameter(name, entry)
+            for name, entry in metadata["params"].items()
+        }
+        attributes = {
+            name: _decode_attribute(name, entry, arrays)
+            for name, entry in metadata["attributes"].items()
+        }
+    except _Invalid as error:
+        raise _invalid_file(path, str(error)) from None
+    return metadata, params, attributes
+
+
+def load_estimator(path: str | os.PathLike, estimator_class: type):
+    """Rebuild an estimator of ``estimator_class`` saved by :func:`save_estimator`.
+
+    Parameters are validated as ``fit`` would; fitted attributes are set as
+    saved.
+
+    Raises
+    ------
+    ValueError
+        If the file is invalid (see :func:`read_model`), holds another class, or
+        holds parameters ``estimator_class`` does not accept.
+    """
+    path = Path(path)
+    metadata, params, attributes = read_model(path)
+    if metadata["estimator"] != estimator_class.__name__:
+        raise _invalid_file(
+            path,
+            f"it holds a {metadata['estimator']}, not a {estimator_class.__name__}",
+        )
+    try:
+        estimator = estimator_class(**params)
+        estimator._validate_params()
+    except (TypeError, ValueError) as error:
+        raise _invalid_file(
+            path,
+            f"its parameters do not fit this version of {estimator_class.__name__} "
+            f"({error}); it was saved by sklearn-factorembed "
+            f"{metadata.get('library_version')}",
+        ) from None
+    state = estimator.__getstate__()
+    state.update(attributes)
+    estimator.__setstate__(state)
+    return estimator
+
+
+# -- export ----------------------------------------------------------------------
+
+
+def write_keyed_vectors(
+    keyed_vectors, path: str | os.PathLike, *, format: str = "word2vec"
+) -> None:
+    """Write gensim ``KeyedVectors`` to ``path``, atomically.
+
+    Parameters
+    ----------
+    keyed_vectors : KeyedVectors
+    path : str or path-like
+        ``.gz`` or ``.bz2`` at the end compresses the word2vec formats.
+    format : {"word2vec", "word2vec-bin", "kv"}, default="word2vec"
+        word2vec text (one ``word v1 v2 ...`` line per word after a ``count
+        dims`` header), word2vec binary, or gensim's native format (a pickle:
+        ``KeyedVectors.load`` runs code from the file, so share it only with
+        people who trust you).
+    """
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"format={format!r} is not one of {EXPORT_FORMATS}")
+    if format == "kv":
+        # separately=[]: one file, so that the atomic rename moves all of it.
+        replace_atomically(path, lambda name: keyed_vectors.save(name, separately=[]))
+        return
+    unwritable = next(
+        (
+            word
+            for word in keyed_vectors.index_to_key
+            if not word or _WHITESPACE.search(word)
+        ),
+        None,
+    )
+    if unwritable is not None:
+        raise ValueError(
+            f"the word {unwritable!r} is empty or holds whitespace, which the "
+            "word2vec format cannot represent; export with format='kv'"
+        )
+    replace_atomically(
+        path,
+        lambda name: keyed_vectors.save_word2vec_format(
+            name, binary=format == "word2vec-bin"
+        ),
+    )

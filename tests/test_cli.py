@@ -1,0 +1,262 @@
+"""The ``factorembed`` console script, end to end and through ``main``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+from gensim.test.utils import datapath
+
+import sklearn_factorembed
+from sklearn_factorembed import FactorizedEmbedding
+from sklearn_factorembed.cli import main
+from sklearn_factorembed.datasets import evaluate_word_similarity
+
+LEE = datapath("lee_fasttext.vec")  # 1,762 words x 10 dims
+
+
+def _console_script() -> str:
+    beside_python = Path(sys.executable).parent / "factorembed"
+    script = str(beside_python) if beside_python.exists() else None
+    script = script or shutil.which("factorembed")
+    assert script, "the factorembed console script is not installed"
+    return script
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    # The script must import the package under test, wherever it was imported
+    # from here.
+    root = str(Path(sklearn_factorembed.__file__).parents[1])
+    python_path = os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [_console_script(), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": python_path},
+    )
+
+
+def _centred_table():
+    table = KeyedVectors.load_word2vec_format(LEE)
+    vectors = table.vectors.astype(np.float64)
+    return table, vectors - vectors.mean(axis=0)
+
+
+def _scores(output: str) -> dict[str, float]:
+    """benchmark -> score from the table ``evaluate`` prints."""
+    rows = [line.split() for line in output.splitlines()]
+    return {
+        row[0]: float(row[2])
+        for row in rows
+        if row and row[0] in ("wordsim353", "simlex999", "analogies")
+    }
+
+
+# -- end to end, through the installed console script -------------------------------
+
+
+def test_compress_to_word2vec_then_gensim_loads_it_and_evaluate_scores_it(tmp_path):
+    out = tmp_path / "codes.txt"
+    compressed = _run(
+        "compress", LEE, "--rank", "4", "--postprocess", "none", "--out", str(out), "-q"
+    )
+    assert compressed.returncode == 0, compressed.stderr
+    assert compressed.stderr == ""  # --quiet: no progress bars
+    assert "17,620 -> " in compressed.stdout  # 1,762 x 10 parameters before
+
+    codes = KeyedVectors.load_word2vec_format(str(out))
+    table, centred = _centred_table()
+    assert codes.index_to_key == table.index_to_key
+    assert codes.vector_size == 4
+    # Independent check: the codes' Gram matrix is that of the centred table
+    # projected on its top 4 right singular vectors (sign-free).
+    _, _, right = np.linalg.svd(centred, full_matrices=False)
+    projected = centred @ right[:4].T
+    np.testing.assert_allclose(
+        codes.vectors @ codes.vectors.T, projected @ projected.T, atol=1e-4
+    )
+
+    evaluated = _run("evaluate", str(out))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert evaluated.stderr  # progress bars without --quiet
+    scores = _scores(evaluated.stdout)
+    assert scores.keys() == {"wordsim353", "simlex999", "analogies"}
+    expected = evaluate_word_similarity(codes, "simlex999").spearman
+    assert scores["simlex999"] == pytest.approx(expected, abs=1e-4)
+
+
+def test_user_mistake_is_one_line_on_stderr_and_exit_status_1(tmp_path):
+    result = _run("compress", LEE, "--rank", "50", "--out", str(tmp_path / "m.npz"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"factorembed compress: error: rank=50 exceeds the vector size 10 of {LEE!r}"
+    )
+    assert "Traceback" not in result.stderr
+
+
+# -- in process, through main ---------------------------------------------------------
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    assert {"compress", "evaluate", "info"} <= set(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("command", ["compress", "evaluate", "info"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert f"usage: factorembed {command}" in capsys.readouterr().out
+
+
+def test_compress_to_npz_then_info_and_evaluate_the_model(tmp_path, capsys):
+    model = tmp_path / "model.npz"
+    assert main(["compress", LEE, "--rank", "3", "--out", str(model), "-q"]) == 0
+    embedding = FactorizedEmbedding.load(model)
+    assert embedding.rank_ == 3 and len(embedding.vocabulary_) == 1762
+    capsys.readouterr()
+
+    assert main(["info", str(model)]) == 0
+    info = capsys.readouterr().out
+    assert "FactorizedEmbedding" in info
+    assert "1,762 words ('the'" in info
+    assert "embedding_" in info and "(1762, 3)" in info
+
+    assert main(["evaluate", str(model), "--no-analogies", "-q"]) == 0
+    from_model = _scores(capsys.readouterr().out)
+    codes = tmp_path / "codes.bin"
+    assert main(["compress", LEE, "--rank", "3", "--out", str(codes), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(codes), "--no-analogies", "-q"]) == 0
+    assert _scores(capsys.readouterr().out) == pytest.approx(from_model, abs=1e-6)
+    assert set(from_model) == {"wordsim353", "simlex999"}
+
+
+def test_compress_reconstructed_vectors_are_the_projected_table(tmp_path):
+    out = tmp_path / "vectors.bin"
+    argv = ["compress", LEE, "--rank", "4", "--postprocess", "none", "--out"]
+    argv += [str(out), "--space"]
+    assert main([*argv, "reconstructed", "-q"]) == 0
+    loaded = KeyedVectors.load_word2vec_format(str(out), binary=True)
+    table, centred = _centred_table()
+    _, _, right = np.linalg.svd(centred, full_matrices=False)
+    projected = centred @ right[:4].T @ right[:4] + table.vectors.mean(axis=0)
+    assert loaded.vector_size == 10
+    np.testing.assert_allclose(loaded.vectors, projected, atol=1e-4)
+
+
+def test_compress_rank_fraction_and_vocabulary(tmp_path, capsys):
+    out = tmp_path / "model.npz"
+    argv = ["compress", LEE, "--rank", "0.9", "--vocabulary", "500", "--out"]
+    assert main([*argv, str(out), "-q"]) == 0
+    table, _ = _centred_table()
+    first = table.vectors[:500].astype(np.float64)
+    singular_values = np.linalg.svd(first - first.mean(axis=0), compute_uv=False)
+    explained = np.cumsum(singular_values**2) / np.sum(singular_values**2)
+    expected_rank = int(np.searchsorted(explained, 0.9) + 1)
+    embedding = FactorizedEmbedding.load(out)
+    assert embedding.rank_ == expected_rank
+    assert list(embedding.vocabulary_) == table.index_to_key[:500]
+    assert f"rank                  {expected_rank}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["compress", "missing.txt", "--rank", "2"], "no such vectors file"),
+        (["compress", "glove-7b", "--rank", "2"], "neither an existing file"),
+        (["compress", LEE, "--rank", "0"], "'rank' parameter"),
+        (["compress", LEE, "--rank", "2", "--space", "codes"], "--space applies"),
+        (["info", LEE], "not a zip archive"),
+        (["evaluate", "missing.npz"], "neither an existing file"),
+    ],
+)
+def test_user_mistakes_exit_1_with_a_one_line_error(argv, message, tmp_path, capsys):
+    if argv[0] == "compress":
+        argv = [*argv, "--out", str(tmp_path / "model.npz")]
+    assert main([*argv, "-q"]) == 1
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1
+    assert error.startswith(f"factorembed {argv[0]}: error: ")
+    assert message in error
+
+
+def test_bad_vector_file_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "table.txt").write_bytes(b"a 1 0\nb 0 nan\n")
+    assert main(["evaluate", str(tmp_path / "table.txt"), "-q"]) == 1
+    assert "table.txt' holds NaN" in capsys.readouterr().err
+
+
+def test_output_into_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
+    out = tmp_path / "no-such-folder" / "model.npz"
+    assert main(["compress", LEE, "--rank", "2", "--out", str(out), "-q"]) == 1
+    assert "the folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["compress", LEE, "--rank", "ten", "--out", "x.npz"],
+        ["compress", LEE, "--out", "x.npz"],
+        ["compress", LEE, "--rank", "2", "--out", "x.npz", "--format", "csv"],
+        ["evaluate", LEE, "--restrict-vocab", "-3"],
+        ["frobnicate"],
+    ],
+)
+def test_malformed_command_lines_exit_2_with_usage(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "usage: factorembed" in capsys.readouterr().err
+
+
+def test_compress_with_postprocessing_removes_the_dominant_direction(tmp_path):
+    out = tmp_path / "codes.txt"
+    assert (
+        main(
+            [
+                "compress",
+                LEE,
+                "--rank",
+                "4",
+                "--postprocess",
+                "abtt",
+                "--out",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    codes = KeyedVectors.load_word2vec_format(str(out))
+    _, centred = _centred_table()
+    _, _, right = np.linalg.svd(centred, full_matrices=False)
+    # All-but-the-top: the codes carry directions 2..5 of the table, not 1..4.
+    projected = centred @ right[1:5].T
+    np.testing.assert_allclose(
+        codes.vectors @ codes.vectors.T, projected @ projected.T, atol=1e-4
+    )
+
+
+def test_compress_with_product_quantization_writes_one_byte_per_group(tmp_path, capsys):
+    out = tmp_path / "model.npz"
+    argv = ["compress", LEE, "--rank", "4", "--quantization", "pq"]
+    assert main([*argv, "--pq-subvectors", "2", "--out", str(out), "-q"]) == 0
+    model = FactorizedEmbedding.load(out)
+    assert model.quantized_codes_.shape == (1762, 2)
+    assert model.quantized_codes_.dtype == np.uint8
+
+
+def test_compress_rejects_pq_subvectors_that_do_not_divide_the_rank(tmp_path, capsys):
+    argv = ["compress", LEE, "--rank", "4", "--quantization", "pq"]
+    assert main([*argv, "--pq-subvectors", "3", "--out", str(tmp_path / "m.npz")]) == 1
+    assert "pq_subvectors=3 does not divide rank_=4" in capsys.readouterr().err
