@@ -51,7 +51,7 @@ SETTINGS = [
     ("pooling='mean'", {"pooling": "mean"}, (10, 25)),
     ("pooling='sif'", {"pooling": "sif"}, (10, 25)),
     ("weighting='log-frequency'", {"weighting": "log-frequency"}, (10, 25)),
-    ("vocabulary='corpus'", {"vocabulary": "corpus"}, (10, 25)),
+    ("vocabulary='all'", {"vocabulary": "all"}, (10, 25)),
     (
         "v0.1 defaults",
         {
@@ -164,6 +164,8 @@ def main() -> None:
         ("default", 5),
         ("default", 10),
         ("default", 25),
+        ("vocabulary='all'", 10),
+        ("vocabulary='all'", 25),
         ("supervised=True", 2),
         ("supervised=True", 5),
     ]:
