@@ -37,6 +37,7 @@ from ._factorize import (
 from ._persistence import load_estimator, save_estimator, write_keyed_vectors
 from ._postprocess import (
     POSTPROCESSINGS,
+    abtt_spectrum,
     default_n_removed,
     dominant_directions,
     remove_directions,
@@ -142,6 +143,15 @@ def common_component(gram: np.ndarray) -> np.ndarray:
     _, eigenvectors = np.linalg.eigh(gram)
     direction = eigenvectors[:, -1]
     return direction * np.sign(direction[np.argmax(np.abs(direction))])
+
+
+def _positive_rows(table, weights):
+    """The rows of positive weight, their weights and their indices; all rows,
+    not copied, when every weight is positive (or there are none)."""
+    if weights is None or np.all(weights > 0):
+        return table, weights, slice(None)
+    rows = np.flatnonzero(weights)
+    return table[rows], weights[rows], rows
 
 
 def _rows_part(rows):
@@ -650,9 +660,7 @@ default="sif-weighted"
         )
         # Rows of zero weight move neither the mean nor the directions: they are
         # left out of the factorization (see _decompose) and only encoded.
-        weighted = slice(None) if weights is None else np.flatnonzero(weights)
-        weighted_table = kept_table[weighted]
-        weighted_weights = None if weights is None else weights[weighted]
+        weighted_table, weighted_weights, weighted = _positive_rows(kept_table, weights)
         spectrum, removed = self._truncate(factors, weighted_table, weighted_weights)
         if self.supervised:
             spectrum = self._supervise(
@@ -812,15 +820,16 @@ default="sif-weighted"
         """The rank-independent factorization: all directions of the weighted,
         (first-pass) post-processed rows of positive weight, and the directions
         the post-processing removed (None without it)."""
-        if weights is not None:
-            positive = np.flatnonzero(weights)
-            kept_table, weights = kept_table[positive], weights[positive]
+        kept_table, weights, _ = _positive_rows(kept_table, weights)
         # Checked before post-processing, so that every path gives this error.
         if not np.all(np.isfinite(kept_table)):
             raise ValueError(
                 f"the table {self._vectors_name()!r} holds NaN or infinite values"
             )
         postprocess, n_removed = self._postprocessing(*kept_table.shape)
+        if postprocess is not None and self.solver in ("auto", "covariance"):
+            # From the table's moments: no post-processed copy of the table.
+            return abtt_spectrum(kept_table, weights, n_removed)
         mean, removed, table = None, None, kept_table
         if postprocess is not None:
             mean, removed = dominant_directions(kept_table, weights, n_removed)

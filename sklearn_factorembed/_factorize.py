@@ -160,13 +160,31 @@ def _flip_signs(components: np.ndarray) -> np.ndarray:
     return components * signs[:, None]
 
 
-def _covariance_spectrum(table, weights):
-    mean, scatter = weighted_moments(table, weights)
+def scatter_spectrum(mean: np.ndarray, scatter: np.ndarray) -> Spectrum:
+    """The spectrum of a table given its weighted mean and scatter matrix.
+
+    Directions come out ordered by variance and signed as :func:`decompose`
+    signs them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> spectrum = scatter_spectrum(np.zeros(2), np.diag([1.0, 4.0]))
+    >>> np.abs(spectrum.components)
+    array([[0., 1.],
+           [1., 0.]])
+    >>> spectrum.singular_values
+    array([2., 1.])
+    """
     eigenvalues, eigenvectors = scipy.linalg.eigh(scatter)
     order = np.argsort(eigenvalues)[::-1]
     eigenvalues = np.clip(eigenvalues[order], 0.0, None)
-    components = eigenvectors[:, order].T
+    components = _flip_signs(eigenvectors[:, order].T)
     return Spectrum(mean, components, np.sqrt(eigenvalues), float(np.trace(scatter)))
+
+
+def _covariance_spectrum(table, weights):
+    return scatter_spectrum(*weighted_moments(table, weights))
 
 
 def _full_spectrum(table, weights):

@@ -21,7 +21,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._factorize import Spectrum, decompose
+from ._factorize import (
+    Spectrum,
+    decompose,
+    normalize_weights,
+    scatter_spectrum,
+    weighted_moments,
+)
 
 POSTPROCESSINGS = ("abtt", "ppa")
 
@@ -50,12 +56,65 @@ def dominant_directions(
         Orthonormal rows, most dominant first.
     """
     spectrum = decompose(table, weights, solver="covariance")
-    if not 0 <= n_removed < len(spectrum.components):
-        raise ValueError(
-            f"n_removed={n_removed} must be between 0 and "
-            f"{len(spectrum.components) - 1}, one less than the directions available"
-        )
+    _check_n_removed(n_removed, len(spectrum.components))
     return spectrum.mean, spectrum.components[:n_removed]
+
+
+def abtt_spectrum(
+    table: np.ndarray, weights: np.ndarray | None, n_removed: int
+) -> tuple[Spectrum, np.ndarray]:
+    """All-but-the-top and the covariance factorization of its result, in one
+    pass over ``table``.
+
+    The post-processed table is the centred one times the orthogonal projector
+    ``P = I - D.T @ D`` (``D`` the removed directions), so its scatter matrix is
+    ``P @ S @ P`` with ``S`` the table's: nothing of the size of the table is
+    built, which keeps a fit of a memory-mapped table of any length light.
+
+    Returns
+    -------
+    spectrum : Spectrum
+        The table's mean and the directions of the post-processed table (the
+        last ``n_removed`` carry no variance).
+    directions : ndarray of shape (n_removed, d)
+        The removed directions, as :func:`dominant_directions` gives them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = np.random.default_rng(0).normal(size=(200, 3)) * [5.0, 2.0, 1.0]
+    >>> spectrum, removed = abtt_spectrum(table, None, 1)
+    >>> np.round(np.abs(removed), 1)
+    array([[1., 0., 0.]])
+    >>> np.round(np.abs(spectrum.components[0]), 1)
+    array([0., 1., 0.])
+    """
+    table = np.asarray(table)
+    mean, scatter = weighted_moments(table, normalize_weights(weights, len(table)))
+    directions = scatter_spectrum(mean, scatter).components
+    _check_n_removed(n_removed, len(directions))
+    removed = directions[:n_removed]
+    projector = np.eye(len(mean)) - removed.T @ removed
+    processed = projector @ scatter @ projector
+    spectrum = scatter_spectrum(mean, (processed + processed.T) / 2)
+    n_kept = min(table.shape)
+    return (
+        Spectrum(
+            mean,
+            spectrum.components[:n_kept],
+            spectrum.singular_values[:n_kept],
+            spectrum.total_variance,
+        ),
+        removed,
+    )
+
+
+def _check_n_removed(n_removed: int, n_available: int) -> None:
+    if not 0 <= n_removed < n_available:
+        raise ValueError(
+            f"n_removed={n_removed} must be between 0 and {n_available - 1}, one "
+            "less than the directions available"
+        )
 
 
 def remove_directions(

@@ -253,13 +253,13 @@ def decompositions(monkeypatch):
     monkeypatch.setattr(_embedding, "_factors_cache", LRUCache(maxsize=16))
     monkeypatch.setattr(_text, "_counts_cache", LRUCache(maxsize=16))
     calls = []
-    decompose = _embedding.decompose
+    decompose = FactorizedEmbedding._decompose
 
-    def recording_decompose(table, weights=None, **options):
+    def recording_decompose(self, table, weights):
         calls.append(None if weights is None else np.array(weights))
-        return decompose(table, weights, **options)
+        return decompose(self, table, weights)
 
-    monkeypatch.setattr(_embedding, "decompose", recording_decompose)
+    monkeypatch.setattr(FactorizedEmbedding, "_decompose", recording_decompose)
     return calls
 
 

@@ -178,3 +178,33 @@ def test_explicit_n_removed_that_leaves_no_room_is_an_error(
     embedding = FactorizedEmbedding(small_table_path, rank=12, n_removed=1)
     with pytest.raises(ValueError, match="rank=12 exceeds the 11 directions left"):
         embedding.fit(small_corpus)
+
+
+def test_abtt_from_the_moments_equals_factorizing_the_processed_table():
+    from sklearn_factorembed._factorize import decompose
+    from sklearn_factorembed._postprocess import (
+        abtt_spectrum,
+        dominant_directions,
+        remove_directions,
+    )
+
+    rng = np.random.default_rng(3)
+    table = rng.normal(size=(400, 8)) * np.geomspace(6, 0.2, 8) + 2.0
+    weights = rng.uniform(0.1, 3.0, size=400)
+    spectrum, removed = abtt_spectrum(table, weights, 2)
+
+    mean, expected_removed = dominant_directions(table, weights, 2)
+    processed = remove_directions(table, mean, expected_removed)
+    expected = decompose(processed, weights, solver="full")
+    np.testing.assert_allclose(spectrum.mean, mean, atol=1e-12)
+    np.testing.assert_allclose(
+        _projector(removed), _projector(expected_removed), atol=1e-10
+    )
+    np.testing.assert_allclose(
+        spectrum.singular_values[:6], expected.singular_values[:6], rtol=1e-8
+    )
+    np.testing.assert_allclose(
+        _projector(spectrum.components[:6]),
+        _projector(expected.components[:6]),
+        atol=1e-8,
+    )
