@@ -821,8 +821,12 @@ default="sif-weighted"
         (first-pass) post-processed rows of positive weight, and the directions
         the post-processing removed (None without it)."""
         kept_table, weights, _ = _positive_rows(kept_table, weights)
-        # Checked before post-processing, so that every path gives this error.
-        if not np.all(np.isfinite(kept_table)):
+        # Tables loaded from a name or a path were checked once when loaded
+        # (_vectors._check_table); a KeyedVectors object is checked here, before
+        # post-processing, so that every path gives this error.
+        if isinstance(self.vectors, KeyedVectors) and not np.all(
+            np.isfinite(kept_table)
+        ):
             raise ValueError(
                 f"the table {self._vectors_name()!r} holds NaN or infinite values"
             )
