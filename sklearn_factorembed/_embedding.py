@@ -16,7 +16,12 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    RealNotInt,
+    StrOptions,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
@@ -614,6 +619,11 @@ default="sif-weighted"
         The sif common component needs the documents themselves and is left to
         the caller (see :func:`common_component`).
         """
+        if isinstance(self.rank, bool):  # an Integral to sklearn's validation
+            raise InvalidParameterError(
+                f"The 'rank' parameter of FactorizedEmbedding must be an int or a "
+                f"float in the range (0.0, 1.0), not a bool. Got {self.rank!r}."
+            )
         dtype = self._check_dtype()
         table, source, _ = self._table_and_keys()
         self._corpus_statistics = statistics

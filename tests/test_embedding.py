@@ -373,6 +373,7 @@ def test_fit_on_empty_list_is_an_error(small_table_path):
         {"rank": -3},
         {"rank": 1.5},
         {"rank": "ten"},
+        {"rank": True},
         {"solver": "svd"},
         {"pooling": "median"},
         {"weighting": "idf"},
