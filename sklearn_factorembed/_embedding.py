@@ -86,6 +86,7 @@ class _Factors:
     spectrum: Spectrum  # all directions of the (post-processed) weighted rows
     removed: np.ndarray | None  # directions the first post-processing removed
     vocabulary: dict  # never mutated: the estimator copies it
+    table: np.ndarray  # the kept rows (a view of a memory map when contiguous)
 
 
 def _read_only(*arrays) -> None:
@@ -522,9 +523,16 @@ default="sif-weighted"
 
     def _factors(self, table: KeyedVectors, rows, weights, key) -> _Factors:
         def compute():
-            spectrum, removed = self._decompose(table.vectors[rows], weights)
+            # Gathering the rows of a memory map is a good part of a refit's
+            # cost: the gathered rows are kept with the factors.
+            kept_table = table.vectors[rows]
+            spectrum, removed = self._decompose(kept_table, weights)
             _read_only(
-                spectrum.mean, spectrum.components, spectrum.singular_values, removed
+                spectrum.mean,
+                spectrum.components,
+                spectrum.singular_values,
+                removed,
+                kept_table,
             )
             if isinstance(rows, slice) and rows == slice(0, len(table)):
                 # The table's own word -> row dict; the estimator gets a copy,
@@ -537,7 +545,7 @@ default="sif-weighted"
                     else list(map(table.index_to_key.__getitem__, rows.tolist()))
                 )
                 vocabulary = dict(zip(words, range(len(words)), strict=True))
-            return _Factors(spectrum, removed, vocabulary)
+            return _Factors(spectrum, removed, vocabulary, kept_table)
 
         return compute() if key is None else _factors_cache.get_or_compute(key, compute)
 
@@ -628,8 +636,8 @@ default="sif-weighted"
         table, source, _ = self._table_and_keys()
         self._corpus_statistics = statistics
         rows = self._select_rows(table, statistics)
-        kept_table = table.vectors[rows]
-        n_words, n_dims = kept_table.shape
+        n_words = len(range(len(table))[rows]) if isinstance(rows, slice) else len(rows)
+        n_dims = table.vectors.shape[1]
         if isinstance(self.rank, Integral) and self.rank > n_dims:
             raise ValueError(
                 f"rank={self.rank} exceeds the vector size {n_dims} of "
@@ -670,6 +678,7 @@ default="sif-weighted"
         )
         # Rows of zero weight move neither the mean nor the directions: they are
         # left out of the factorization (see _decompose) and only encoded.
+        kept_table = factors.table
         weighted_table, weighted_weights, weighted = _positive_rows(kept_table, weights)
         spectrum, removed = self._truncate(factors, weighted_table, weighted_weights)
         if self.supervised:

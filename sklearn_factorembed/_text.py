@@ -399,11 +399,16 @@ def pool(
     if pooling == "max":
         return _max_pool(counts, codes)
     if word_weights is not None:
-        counts = counts @ sp.diags(word_weights)
+        # Scale each stored count by its word's weight: O(nnz), where a product
+        # with a diagonal matrix would be a sparse matrix product.
+        counts = sp.csr_matrix(
+            (counts.data * word_weights[counts.indices], counts.indices, counts.indptr),
+            shape=counts.shape,
+        )
     pooled = np.asarray(counts @ codes, dtype=codes.dtype)
+    totals = np.asarray(counts.sum(axis=1)).ravel()
     if pooling == "sum":
         return pooled
-    totals = np.asarray(counts.sum(axis=1)).ravel()
     nonempty = totals > 0
     pooled[nonempty] /= totals[nonempty, None].astype(codes.dtype)
     return pooled
