@@ -7,7 +7,9 @@ one table instead of reloading or copying it.
 
 from __future__ import annotations
 
+import mmap
 import os
+import struct
 import threading
 import warnings
 from collections import OrderedDict
@@ -164,6 +166,72 @@ def _check_binary_size(path: Path, header: tuple[int, int]) -> None:
         )
 
 
+def _check_fasttext_layout(path: Path) -> None:
+    """Walk the layout of a fastText binary model before gensim reads it.
+
+    gensim reads each word byte by byte up to its NUL and, past the end of a
+    truncated or foreign file, loops forever; it also trusts the matrix size it
+    reads. This walk checks both against the size of the file (uncompressed
+    files only: a compressed one has no size to check against).
+    """
+    from gensim.models import _fasttext_bin as layout
+
+    if path.suffix.lower() in _COMPRESSIONS:
+        return
+    size = path.stat().st_size
+    position = 0
+
+    def problem(what: str) -> ValueError:
+        return ValueError(
+            f"the vectors file {str(path)!r} is neither a word2vec binary file (no "
+            f"'count dims' header) nor a complete fastText model: {what}"
+        )
+
+    def read(data, fmt: str) -> tuple:
+        nonlocal position
+        end = position + struct.calcsize(fmt)
+        if end > size:
+            raise problem(f"it ends at byte {size}, inside its header")
+        values = struct.unpack_from(fmt, data, position)
+        position = end
+        return values
+
+    with open(path, "rb") as stream:
+        if size == 0:
+            raise problem("it is empty")
+        with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            magic, _ = read(data, "@2i")
+            new_format = magic == layout._FASTTEXT_FILEFORMAT_MAGIC
+            for _, fmt in (
+                layout._NEW_HEADER_FORMAT if new_format else (layout._OLD_HEADER_FORMAT)
+            ):
+                read(data, fmt)
+            n_words, _, n_labels = read(data, "@3i")
+            if n_labels > 0:
+                return  # a supervised model, which gensim refuses clearly
+            read(data, "@q")
+            n_pruned = read(data, "@q")[0] if new_format else 0
+            entry = struct.calcsize("@qb")  # after each word's NUL
+            if not 0 <= n_words <= (size - position) // (1 + entry):
+                raise problem(f"its header promises {n_words} words")
+            for _ in range(n_words):
+                end_of_word = data.find(b"\0", position)
+                if end_of_word < 0:
+                    raise problem("it ends inside its word list")
+                position = end_of_word + 1 + entry
+            if not 0 <= n_pruned <= (size - position) // struct.calcsize("@2i"):
+                raise problem(f"it ends inside its list of {n_pruned} pruned words")
+            position += n_pruned * struct.calcsize("@2i")
+            if new_format:
+                read(data, "@?")
+            n_vectors, n_dims = read(data, "@2q")
+            n_bytes = n_vectors * n_dims * struct.calcsize("@f")
+            if n_vectors < 0 or n_dims < 0 or position + n_bytes > size:
+                raise problem(
+                    f"it ends before the {n_vectors} x {n_dims} vectors it promises"
+                )
+
+
 def _read_with_gensim(path: Path, kind: str, header, n_rows: int | None):
     if kind == "kv":
         # gensim's native format is a pickle: only load files you trust.
@@ -198,6 +266,8 @@ def _load_path(path: Path) -> KeyedVectors:
     n_rows = _check_text_rows(path, header) if kind == "text" else None
     if kind == "word2vec-bin":
         _check_binary_size(path, header)
+    if kind == "fasttext-bin":
+        _check_fasttext_layout(path)
     try:
         return _read_with_gensim(path, kind, header, n_rows)
     except Exception as error:
@@ -325,6 +395,19 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
     KeyedVectors
         Cached per process: loading the same source again returns the same object,
         so treat it as read-only.
+
+    Raises
+    ------
+    ValueError
+        If a name is unknown, or a file is malformed: empty, not a vector file,
+        rows of different lengths, NaN or infinite values, duplicate words, a
+        header promising more rows than there are, words that are not UTF-8.
+        The message names the file and the problem. Files are checked once, when
+        first loaded.
+    FileNotFoundError
+        If ``source`` is a path to nothing.
+    TypeError
+        If ``source`` is neither a name, a path nor a ``KeyedVectors``.
 
     Examples
     --------

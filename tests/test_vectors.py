@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
@@ -212,3 +214,39 @@ def test_a_failed_load_is_not_cached(tmp_path):
         load_vectors(path)
     path.write_bytes(b"a 1 0\nb 0 1\nc 1 1\n")
     assert len(load_vectors(path)) == 3
+
+
+def _load_in_a_thread(path, seconds=60):
+    """load_vectors(path) in a daemon thread: a hang fails the test, not the run."""
+    outcome = {}
+
+    def load():
+        try:
+            outcome["table"] = load_vectors(path)
+        except Exception as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"loading {path} hangs"
+    return outcome
+
+
+@pytest.mark.parametrize(
+    "keep, message",
+    [
+        (5_000, "promises 1762 words"),
+        # Cut inside the word "aboard" (bytes 20,003-20,008): gensim alone then
+        # reads past the end of the file forever.
+        (20_005, "ends inside its word list"),
+        (100_000, "ends before the 2762 x 10 vectors"),  # they end at 138,997
+    ],
+)
+def test_truncated_fasttext_model_is_a_value_error_not_a_hang(tmp_path, keep, message):
+    with open(datapath("lee_fasttext.bin"), "rb") as model:
+        data = model.read()
+    path = _write(tmp_path, "cut.bin", data[:keep])
+    outcome = _load_in_a_thread(path)
+    assert isinstance(outcome.get("error"), ValueError)
+    assert "cut.bin" in str(outcome["error"]) and message in str(outcome["error"])
