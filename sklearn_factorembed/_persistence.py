@@ -334,7 +334,15 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
                     raise _Invalid(f"it is not a {FORMAT_NAME} file (no {_METADATA})")
                 metadata = _parse_metadata(archive[_METADATA])
                 arrays = _read_arrays(archive, metadata)
-        except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as error:
+        except (
+            zipfile.BadZipFile,
+            EOFError,
+            zlib.error,
+            NotImplementedError,
+            # The file is open: an OSError now comes from offsets in a corrupt
+            # archive (a seek before its start), not from the disk.
+            OSError,
+        ) as error:
             raise _Invalid(f"it is truncated or corrupt ({error})") from None
     stored = metadata.pop("sha256")
     if _checksum(metadata, arrays) != stored:

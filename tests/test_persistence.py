@@ -14,6 +14,8 @@ import zipfile
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 
 from sklearn_factorembed import FactorizedEmbedding, _persistence, load_vectors
@@ -287,6 +289,41 @@ def test_inconsistent_shapes_are_reported_even_with_a_valid_checksum(saved):
     _rewrite(saved, metadata=_with_checksum(metadata, saved))
     with pytest.raises(ValueError, match="model.npz.*embedding_ has shape"):
         FactorizedEmbedding.load(saved)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    start=st.floats(0, 1, exclude_max=True),
+    replacement=st.binary(max_size=40),
+    removed=st.integers(0, 40),
+    truncate=st.booleans(),
+)
+def test_any_damage_gives_a_value_error_or_the_same_model(
+    saved, fitted, small_corpus, start, replacement, removed, truncate
+):
+    data = saved.read_bytes()
+    position = int(start * len(data))
+    damaged = (
+        data[:position]
+        if truncate
+        else data[:position] + replacement + data[position + removed :]
+    )
+    path = saved.parent / "damaged.npz"
+    path.write_bytes(damaged)
+    try:
+        loaded = FactorizedEmbedding.load(path)
+    except ValueError as error:
+        assert "damaged.npz" in str(error)
+        return
+    # Damage that loads can only have hit bytes that carry nothing, such as
+    # the archive's timestamps.
+    np.testing.assert_array_equal(
+        loaded.transform(small_corpus), fitted.transform(small_corpus)
+    )
 
 
 def test_pickle_bearing_member_is_never_unpickled(saved, tmp_path):
