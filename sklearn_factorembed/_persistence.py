@@ -38,6 +38,9 @@ EXPORT_FORMATS = ("word2vec", "word2vec-bin", "kv")
 _METADATA = "metadata.json"
 _ZIP_MAGIC = b"PK\x03\x04"
 _WHITESPACE = re.compile(r"\s")
+# scikit-learn's convention (and check_is_fitted's): fitted state ends in "_" and
+# does not start with "__".
+_FITTED_NAME = re.compile(r"_?[A-Za-z]\w*_")
 
 
 # -- writing ---------------------------------------------------------------------
@@ -152,11 +155,10 @@ def _encode_attribute(name: str, value, arrays: dict[str, np.ndarray]) -> dict:
 
 
 def _fitted_attributes(estimator) -> dict:
-    # scikit-learn's convention (and check_is_fitted's): fitted state ends in "_".
     return {
         name: value
         for name, value in vars(estimator).items()
-        if name.endswith("_") and not name.startswith("__")
+        if _FITTED_NAME.fullmatch(name)
     }
 
 
@@ -281,6 +283,10 @@ def _parse_metadata(raw: bytes) -> dict:
 def _array_names(metadata: dict) -> set[str]:
     names = set()
     for name, entry in metadata["attributes"].items():
+        # Only names save_estimator writes: setting "__dict__" or "__class__"
+        # from a file would rewrite the object itself.
+        if not _FITTED_NAME.fullmatch(name):
+            raise _Invalid(f"{name!r} is not the name of a fitted attribute")
         if not isinstance(entry, dict) or entry.get("kind") not in (
             "array",
             "vocabulary",

@@ -376,6 +376,14 @@ def test_foreign_or_future_metadata_is_reported(saved, edit, message):
         FactorizedEmbedding.load(saved)
 
 
+def test_attribute_names_that_would_rewrite_the_object_are_refused(saved):
+    metadata = _metadata(saved)
+    metadata["attributes"]["__dict__"] = {"kind": "json", "value": {}}
+    _rewrite(saved, metadata=_with_checksum(metadata, saved))
+    with pytest.raises(ValueError, match="'__dict__' is not the name of a fitted"):
+        FactorizedEmbedding.load(saved)
+
+
 def test_unknown_parameter_names_the_saving_version(saved):
     metadata = _metadata(saved)
     metadata["params"]["colour"] = {"kind": "json", "value": "blue"}
