@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import pickle
 import struct
 import threading
 import warnings
@@ -232,10 +233,58 @@ def _check_fasttext_layout(path: Path) -> None:
                 )
 
 
+# What the pickle of a gensim KeyedVectors (.kv) refers to, in gensim 4 and in
+# the vocabulary entries of older versions. Anything else in such a file, such as
+# os.system, is refused rather than called.
+_KEYED_VECTORS_GLOBALS = frozenset(
+    {
+        ("gensim.models.keyedvectors", "KeyedVectors"),
+        ("gensim.models.keyedvectors", "Word2VecKeyedVectors"),
+        ("gensim.models.keyedvectors", "Vocab"),
+        ("gensim.models.fasttext", "FastTextKeyedVectors"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.multiarray", "scalar"),
+    }
+)
+
+
+class _KeyedVectorsUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _KEYED_VECTORS_GLOBALS:
+            raise pickle.UnpicklingError(
+                f"it refers to {module}.{name}, which word vectors do not need; "
+                "a .kv file is a pickle and loading this one could run code, so "
+                "it is refused"
+            )
+        return super().find_class(module, name)
+
+
+def _load_keyed_vectors(path: Path) -> KeyedVectors:
+    """gensim's ``KeyedVectors.load``, with a pickle that can only build vectors."""
+    from gensim import utils
+
+    compress, subname = utils.SaveLoad._adapt_by_suffix(str(path))
+    with utils.open(str(path), "rb") as stream:
+        table = _KeyedVectorsUnpickler(stream, encoding="latin1").load()
+    if not isinstance(table, KeyedVectors):
+        raise pickle.UnpicklingError(f"it holds a {type(table).__name__}")
+    # Side files that gensim would unpickle without these restrictions.
+    for attribute in ("__scipys", "__recursive_saveloads"):
+        if getattr(table, attribute, None):
+            raise pickle.UnpicklingError(f"it asks to unpickle its {attribute}")
+    # Then what KeyedVectors.load does after unpickling: read the arrays stored
+    # in side files (with np.load, no pickles) and upgrade older versions.
+    table._load_specials(str(path), None if compress else "r", compress, subname)
+    return table
+
+
 def _read_with_gensim(path: Path, kind: str, header, n_rows: int | None):
     if kind == "kv":
-        # gensim's native format is a pickle: only load files you trust.
-        return KeyedVectors.load(str(path), mmap="r")
+        return _load_keyed_vectors(path)
     if kind == "word2vec-bin":
         return KeyedVectors.load_word2vec_format(str(path), binary=True)
     if kind == "fasttext-bin":
@@ -386,8 +435,10 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
           once through ``gensim.downloader`` (needs a network the first time).
         - A path: word2vec binary (``.bin``) or text (``.txt``, ``.vec``, with or
           without the count header, so GloVe text files work too), a fastText
-          binary model (``.bin``), or gensim's native ``.kv`` format (a pickle:
-          load only files you trust). ``.gz`` and ``.bz2`` are read transparently.
+          binary model (``.bin``), or gensim's native ``.kv`` format (a pickle,
+          read by an unpickler that builds word vectors and refuses anything
+          else, so the file cannot run code). ``.gz`` and ``.bz2`` are read
+          transparently.
         - A ``KeyedVectors``: returned as is.
 
     Returns

@@ -250,3 +250,39 @@ def test_truncated_fasttext_model_is_a_value_error_not_a_hang(tmp_path, keep, me
     outcome = _load_in_a_thread(path)
     assert isinstance(outcome.get("error"), ValueError)
     assert "cut.bin" in str(outcome["error"]) and message in str(outcome["error"])
+
+
+class _Exploit:
+    """Unpickles into a call of ``open(marker, "w")``: code run by a file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_kv_file_that_would_run_code_is_refused(tmp_path, small_keyed_vectors):
+    import pickle
+
+    marker = tmp_path / "code-was-run"
+    table = KeyedVectors(vector_size=12)
+    table.add_vectors(["w1", "w2"], small_keyed_vectors.vectors[:2])
+    table.payload = _Exploit(marker)
+    path = tmp_path / "table.kv"
+    path.write_bytes(pickle.dumps(table))
+    with pytest.raises(ValueError, match="table.kv.*refers to io.open.*refused"):
+        load_vectors(path)
+    assert not marker.exists()
+
+
+def test_kv_files_with_side_arrays_and_fasttext_vectors_load(tmp_path):
+    from gensim.models.fasttext import load_facebook_vectors
+
+    fasttext = load_facebook_vectors(datapath("lee_fasttext.bin"))
+    fasttext.save(str(tmp_path / "fasttext.kv"), sep_limit=0)  # arrays in .npy files
+    assert len(list(tmp_path.glob("fasttext.kv.*.npy"))) > 0
+    table = load_vectors(tmp_path / "fasttext.kv")
+    assert isinstance(table.vectors, np.memmap)
+    assert table.index_to_key == fasttext.index_to_key
+    np.testing.assert_array_equal(table.vectors, fasttext.vectors)
