@@ -7,6 +7,7 @@ one table instead of reloading or copying it.
 
 from __future__ import annotations
 
+import importlib
 import mmap
 import os
 import pickle
@@ -233,34 +234,41 @@ def _check_fasttext_layout(path: Path) -> None:
                 )
 
 
-# What the pickle of a gensim KeyedVectors (.kv) refers to, in gensim 4 and in
-# the vocabulary entries of older versions. Anything else in such a file, such as
-# os.system, is refused rather than called.
-_KEYED_VECTORS_GLOBALS = frozenset(
+# What the pickle of a gensim KeyedVectors (.kv) refers to besides the gensim
+# classes: numpy's array reconstruction and a string codec. Anything else, such
+# as os.system, is refused rather than called.
+_PLAIN_GLOBALS = frozenset(
     {
-        ("gensim.models.keyedvectors", "KeyedVectors"),
-        ("gensim.models.keyedvectors", "Word2VecKeyedVectors"),
-        ("gensim.models.keyedvectors", "Vocab"),
-        ("gensim.models.fasttext", "FastTextKeyedVectors"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "scalar"),
         ("numpy.core.multiarray", "scalar"),
+        ("_codecs", "encode"),  # how Python 2 pickled bytes
     }
 )
+_GENSIM_MODULES = ("gensim.models.keyedvectors", "gensim.models.fasttext")
 
 
 class _KeyedVectorsUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
-        if (module, name) not in _KEYED_VECTORS_GLOBALS:
-            raise pickle.UnpicklingError(
-                f"it refers to {module}.{name}, which word vectors do not need; "
-                "a .kv file is a pickle and loading this one could run code, so "
-                "it is refused"
-            )
-        return super().find_class(module, name)
+        if (module, name) in _PLAIN_GLOBALS:
+            return super().find_class(module, name)
+        if module in _GENSIM_MODULES:
+            from gensim.models.keyedvectors import CompatVocab
+
+            found = getattr(importlib.import_module(module), name, None)
+            # Word-vector classes, including the aliases gensim keeps for
+            # files from its older versions, and their vocabulary entries.
+            if isinstance(found, type) and issubclass(
+                found, (KeyedVectors, CompatVocab)
+            ):
+                return found
+        raise pickle.UnpicklingError(
+            f"it refers to {module}.{name}, which word vectors do not need; a .kv "
+            "file is a pickle and loading this one could run code, so it is refused"
+        )
 
 
 def _load_keyed_vectors(path: Path) -> KeyedVectors:

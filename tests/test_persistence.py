@@ -451,6 +451,10 @@ def test_exported_kv_loads_with_gensim(fitted, tmp_path):
     assert os.listdir(tmp_path) == ["codes.kv"]  # one file, no side arrays
     loaded = KeyedVectors.load(str(tmp_path / "codes.kv"))
     np.testing.assert_array_equal(loaded.vectors, fitted.embedding_)
+    # ... and with load_vectors, whose unpickler builds nothing but vectors.
+    reloaded = load_vectors(tmp_path / "codes.kv")
+    assert reloaded.index_to_key == list(fitted.vocabulary_)
+    np.testing.assert_array_equal(reloaded.vectors, fitted.embedding_)
 
 
 def test_exported_reconstructions_are_the_projected_table_rows(

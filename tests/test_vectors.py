@@ -286,3 +286,15 @@ def test_kv_files_with_side_arrays_and_fasttext_vectors_load(tmp_path):
     assert isinstance(table.vectors, np.memmap)
     assert table.index_to_key == fasttext.index_to_key
     np.testing.assert_array_equal(table.vectors, fasttext.vectors)
+
+
+def test_kv_file_of_an_old_gensim_version_loads_as_gensim_loads_it(tmp_path):
+    import shutil
+
+    # Pickled by gensim 3.2 (Python 2 era): other class names, bytes as codecs.
+    path = tmp_path / "old.kv"
+    shutil.copy(datapath("old_keyedvectors_320.dat"), path)
+    expected = KeyedVectors.load(datapath("old_keyedvectors_320.dat"))
+    table = load_vectors(path)
+    assert table.index_to_key == expected.index_to_key
+    np.testing.assert_array_equal(table.vectors, expected.vectors)
