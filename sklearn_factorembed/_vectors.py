@@ -277,7 +277,14 @@ def _load_keyed_vectors(path: Path) -> KeyedVectors:
 
     compress, subname = utils.SaveLoad._adapt_by_suffix(str(path))
     with utils.open(str(path), "rb") as stream:
-        table = _KeyedVectorsUnpickler(stream, encoding="latin1").load()
+        try:
+            table = _KeyedVectorsUnpickler(stream, encoding="latin1").load()
+        except MemoryError:
+            # Random bytes read as a pickle ask for absurd sizes.
+            raise pickle.UnpicklingError(
+                "unpickling it ran out of memory: it is corrupt, or too large "
+                "for this machine"
+            ) from None
     if not isinstance(table, KeyedVectors):
         raise pickle.UnpicklingError(f"it holds a {type(table).__name__}")
     # Side files that gensim would unpickle without these restrictions.
