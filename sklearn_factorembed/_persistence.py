@@ -38,6 +38,9 @@ EXPORT_FORMATS = ("word2vec", "word2vec-bin", "kv")
 _METADATA = "metadata.json"
 _ZIP_MAGIC = b"PK\x03\x04"
 _WHITESPACE = re.compile(r"\s")
+# scikit-learn's convention (and check_is_fitted's): fitted state ends in "_" and
+# does not start with "__".
+_FITTED_NAME = re.compile(r"_?[A-Za-z]\w*_")
 
 
 # -- writing ---------------------------------------------------------------------
@@ -158,7 +161,7 @@ def _fitted_attributes(estimator) -> dict:
     return {
         name: value
         for name, value in estimator.__getstate__().items()
-        if name.endswith("_") and not name.startswith("__")
+        if _FITTED_NAME.fullmatch(name)
     }
 
 
@@ -283,6 +286,10 @@ def _parse_metadata(raw: bytes) -> dict:
 def _array_names(metadata: dict) -> set[str]:
     names = set()
     for name, entry in metadata["attributes"].items():
+        # Only names save_estimator writes: setting "__dict__" or "__class__"
+        # from a file would rewrite the object itself.
+        if not _FITTED_NAME.fullmatch(name):
+            raise _Invalid(f"{name!r} is not the name of a fitted attribute")
         if not isinstance(entry, dict) or entry.get("kind") not in (
             "array",
             "vocabulary",
@@ -336,7 +343,15 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
                     raise _Invalid(f"it is not a {FORMAT_NAME} file (no {_METADATA})")
                 metadata = _parse_metadata(archive[_METADATA])
                 arrays = _read_arrays(archive, metadata)
-        except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as error:
+        except (
+            zipfile.BadZipFile,
+            EOFError,
+            zlib.error,
+            NotImplementedError,
+            # The file is open: an OSError now comes from offsets in a corrupt
+            # archive (a seek before its start), not from the disk.
+            OSError,
+        ) as error:
             raise _Invalid(f"it is truncated or corrupt ({error})") from None
     stored = metadata.pop("sha256")
     if _checksum(metadata, arrays) != stored:

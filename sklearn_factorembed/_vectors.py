@@ -7,7 +7,11 @@ one table instead of reloading or copying it.
 
 from __future__ import annotations
 
+import importlib
+import mmap
 import os
+import pickle
+import struct
 import warnings
 from pathlib import Path
 
@@ -162,10 +166,138 @@ def _check_binary_size(path: Path, header: tuple[int, int]) -> None:
         )
 
 
+def _check_fasttext_layout(path: Path) -> None:
+    """Walk the layout of a fastText binary model before gensim reads it.
+
+    gensim reads each word byte by byte up to its NUL and, past the end of a
+    truncated or foreign file, loops forever; it also trusts the matrix size it
+    reads. This walk checks both against the size of the file (uncompressed
+    files only: a compressed one has no size to check against).
+    """
+    from gensim.models import _fasttext_bin as layout
+
+    if path.suffix.lower() in _COMPRESSIONS:
+        return
+    size = path.stat().st_size
+    position = 0
+
+    def problem(what: str) -> ValueError:
+        return ValueError(
+            f"the vectors file {str(path)!r} is neither a word2vec binary file (no "
+            f"'count dims' header) nor a complete fastText model: {what}"
+        )
+
+    def read(data, fmt: str) -> tuple:
+        nonlocal position
+        end = position + struct.calcsize(fmt)
+        if end > size:
+            raise problem(f"it ends at byte {size}, inside its header")
+        values = struct.unpack_from(fmt, data, position)
+        position = end
+        return values
+
+    with open(path, "rb") as stream:
+        if size == 0:
+            raise problem("it is empty")
+        with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            magic, _ = read(data, "@2i")
+            new_format = magic == layout._FASTTEXT_FILEFORMAT_MAGIC
+            for _, fmt in (
+                layout._NEW_HEADER_FORMAT if new_format else (layout._OLD_HEADER_FORMAT)
+            ):
+                read(data, fmt)
+            n_words, _, n_labels = read(data, "@3i")
+            if n_labels > 0:
+                return  # a supervised model, which gensim refuses clearly
+            read(data, "@q")
+            n_pruned = read(data, "@q")[0] if new_format else 0
+            entry = struct.calcsize("@qb")  # after each word's NUL
+            if not 0 <= n_words <= (size - position) // (1 + entry):
+                raise problem(f"its header promises {n_words} words")
+            for _ in range(n_words):
+                end_of_word = data.find(b"\0", position)
+                if end_of_word < 0:
+                    raise problem("it ends inside its word list")
+                position = end_of_word + 1 + entry
+            if not 0 <= n_pruned <= (size - position) // struct.calcsize("@2i"):
+                raise problem(f"it ends inside its list of {n_pruned} pruned words")
+            position += n_pruned * struct.calcsize("@2i")
+            if new_format:
+                read(data, "@?")
+            n_vectors, n_dims = read(data, "@2q")
+            n_bytes = n_vectors * n_dims * struct.calcsize("@f")
+            if n_vectors < 0 or n_dims < 0 or position + n_bytes > size:
+                raise problem(
+                    f"it ends before the {n_vectors} x {n_dims} vectors it promises"
+                )
+
+
+# What the pickle of a gensim KeyedVectors (.kv) refers to besides the gensim
+# classes: numpy's array reconstruction and a string codec. Anything else, such
+# as os.system, is refused rather than called.
+_PLAIN_GLOBALS = frozenset(
+    {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.multiarray", "scalar"),
+        ("_codecs", "encode"),  # how Python 2 pickled bytes
+    }
+)
+_GENSIM_MODULES = ("gensim.models.keyedvectors", "gensim.models.fasttext")
+
+
+class _KeyedVectorsUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) in _PLAIN_GLOBALS:
+            return super().find_class(module, name)
+        if module in _GENSIM_MODULES:
+            from gensim.models.keyedvectors import CompatVocab
+
+            found = getattr(importlib.import_module(module), name, None)
+            # Word-vector classes, including the aliases gensim keeps for
+            # files from its older versions, and their vocabulary entries.
+            if isinstance(found, type) and issubclass(
+                found, (KeyedVectors, CompatVocab)
+            ):
+                return found
+        raise pickle.UnpicklingError(
+            f"it refers to {module}.{name}, which word vectors do not need; a .kv "
+            "file is a pickle and loading this one could run code, so it is refused"
+        )
+
+
+def _load_keyed_vectors(path: Path) -> KeyedVectors:
+    """gensim's ``KeyedVectors.load``, with a pickle that can only build vectors."""
+    from gensim import utils
+
+    compress, subname = utils.SaveLoad._adapt_by_suffix(str(path))
+    with utils.open(str(path), "rb") as stream:
+        try:
+            table = _KeyedVectorsUnpickler(stream, encoding="latin1").load()
+        except MemoryError:
+            # Random bytes read as a pickle ask for absurd sizes.
+            raise pickle.UnpicklingError(
+                "unpickling it ran out of memory: it is corrupt, or too large "
+                "for this machine"
+            ) from None
+    if not isinstance(table, KeyedVectors):
+        raise pickle.UnpicklingError(f"it holds a {type(table).__name__}")
+    # Side files that gensim would unpickle without these restrictions.
+    for attribute in ("__scipys", "__recursive_saveloads"):
+        if getattr(table, attribute, None):
+            raise pickle.UnpicklingError(f"it asks to unpickle its {attribute}")
+    # Then what KeyedVectors.load does after unpickling: read the arrays stored
+    # in side files (with np.load, no pickles) and upgrade older versions.
+    table._load_specials(str(path), None if compress else "r", compress, subname)
+    return table
+
+
 def _read_with_gensim(path: Path, kind: str, header, n_rows: int | None):
     if kind == "kv":
-        # gensim's native format is a pickle: only load files you trust.
-        return KeyedVectors.load(str(path), mmap="r")
+        return _load_keyed_vectors(path)
     if kind == "word2vec-bin":
         return KeyedVectors.load_word2vec_format(str(path), binary=True)
     if kind == "fasttext-bin":
@@ -196,6 +328,8 @@ def _load_path(path: Path) -> KeyedVectors:
     n_rows = _check_text_rows(path, header) if kind == "text" else None
     if kind == "word2vec-bin":
         _check_binary_size(path, header)
+    if kind == "fasttext-bin":
+        _check_fasttext_layout(path)
     try:
         return _read_with_gensim(path, kind, header, n_rows)
     except Exception as error:
@@ -321,8 +455,10 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
           once through ``gensim.downloader`` (needs a network the first time).
         - A path: word2vec binary (``.bin``) or text (``.txt``, ``.vec``, with or
           without the count header, so GloVe text files work too), a fastText
-          binary model (``.bin``), or gensim's native ``.kv`` format (a pickle:
-          load only files you trust). ``.gz`` and ``.bz2`` are read transparently.
+          binary model (``.bin``), or gensim's native ``.kv`` format (a pickle,
+          read by an unpickler that builds word vectors and refuses anything
+          else, so the file cannot run code). ``.gz`` and ``.bz2`` are read
+          transparently.
         - A ``KeyedVectors``: returned as is.
 
     Returns
@@ -330,6 +466,19 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
     KeyedVectors
         Cached per process: loading the same source again returns the same object,
         so treat it as read-only.
+
+    Raises
+    ------
+    ValueError
+        If a name is unknown, or a file is malformed: empty, not a vector file,
+        rows of different lengths, NaN or infinite values, duplicate words, a
+        header promising more rows than there are, words that are not UTF-8.
+        The message names the file and the problem. Files are checked once, when
+        first loaded.
+    FileNotFoundError
+        If ``source`` is a path to nothing.
+    TypeError
+        If ``source`` is neither a name, a path nor a ``KeyedVectors``.
 
     Examples
     --------

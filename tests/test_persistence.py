@@ -14,6 +14,8 @@ import zipfile
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 
 from sklearn_factorembed import FactorizedEmbedding, _persistence, load_vectors
@@ -289,6 +291,41 @@ def test_inconsistent_shapes_are_reported_even_with_a_valid_checksum(saved):
         FactorizedEmbedding.load(saved)
 
 
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    start=st.floats(0, 1, exclude_max=True),
+    replacement=st.binary(max_size=40),
+    removed=st.integers(0, 40),
+    truncate=st.booleans(),
+)
+def test_any_damage_gives_a_value_error_or_the_same_model(
+    saved, fitted, small_corpus, start, replacement, removed, truncate
+):
+    data = saved.read_bytes()
+    position = int(start * len(data))
+    damaged = (
+        data[:position]
+        if truncate
+        else data[:position] + replacement + data[position + removed :]
+    )
+    path = saved.parent / "damaged.npz"
+    path.write_bytes(damaged)
+    try:
+        loaded = FactorizedEmbedding.load(path)
+    except ValueError as error:
+        assert "damaged.npz" in str(error)
+        return
+    # Damage that loads can only have hit bytes that carry nothing, such as
+    # the archive's timestamps.
+    np.testing.assert_array_equal(
+        loaded.transform(small_corpus), fitted.transform(small_corpus)
+    )
+
+
 def test_pickle_bearing_member_is_never_unpickled(saved, tmp_path):
     marker = tmp_path / "code-was-run"
 
@@ -336,6 +373,14 @@ def test_foreign_or_future_metadata_is_reported(saved, edit, message):
     metadata = {**_metadata(saved), **edit}
     _rewrite(saved, metadata=_with_checksum(metadata, saved))
     with pytest.raises(ValueError, match=f"model.npz.*{message}"):
+        FactorizedEmbedding.load(saved)
+
+
+def test_attribute_names_that_would_rewrite_the_object_are_refused(saved):
+    metadata = _metadata(saved)
+    metadata["attributes"]["__dict__"] = {"kind": "json", "value": {}}
+    _rewrite(saved, metadata=_with_checksum(metadata, saved))
+    with pytest.raises(ValueError, match="'__dict__' is not the name of a fitted"):
         FactorizedEmbedding.load(saved)
 
 
@@ -406,6 +451,10 @@ def test_exported_kv_loads_with_gensim(fitted, tmp_path):
     assert os.listdir(tmp_path) == ["codes.kv"]  # one file, no side arrays
     loaded = KeyedVectors.load(str(tmp_path / "codes.kv"))
     np.testing.assert_array_equal(loaded.vectors, fitted.embedding_)
+    # ... and with load_vectors, whose unpickler builds nothing but vectors.
+    reloaded = load_vectors(tmp_path / "codes.kv")
+    assert reloaded.index_to_key == list(fitted.vocabulary_)
+    np.testing.assert_array_equal(reloaded.vectors, fitted.embedding_)
 
 
 def test_exported_reconstructions_are_the_projected_table_rows(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
@@ -212,3 +214,87 @@ def test_a_failed_load_is_not_cached(tmp_path):
         load_vectors(path)
     path.write_bytes(b"a 1 0\nb 0 1\nc 1 1\n")
     assert len(load_vectors(path)) == 3
+
+
+def _load_in_a_thread(path, seconds=60):
+    """load_vectors(path) in a daemon thread: a hang fails the test, not the run."""
+    outcome = {}
+
+    def load():
+        try:
+            outcome["table"] = load_vectors(path)
+        except Exception as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"loading {path} hangs"
+    return outcome
+
+
+@pytest.mark.parametrize(
+    "keep, message",
+    [
+        (5_000, "promises 1762 words"),
+        # Cut inside the word "aboard" (bytes 20,003-20,008): gensim alone then
+        # reads past the end of the file forever.
+        (20_005, "ends inside its word list"),
+        (100_000, "ends before the 2762 x 10 vectors"),  # they end at 138,997
+    ],
+)
+def test_truncated_fasttext_model_is_a_value_error_not_a_hang(tmp_path, keep, message):
+    with open(datapath("lee_fasttext.bin"), "rb") as model:
+        data = model.read()
+    path = _write(tmp_path, "cut.bin", data[:keep])
+    outcome = _load_in_a_thread(path)
+    assert isinstance(outcome.get("error"), ValueError)
+    assert "cut.bin" in str(outcome["error"]) and message in str(outcome["error"])
+
+
+class _Exploit:
+    """Unpickles into a call of ``open(marker, "w")``: code run by a file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_kv_file_that_would_run_code_is_refused(tmp_path, small_keyed_vectors):
+    import pickle
+
+    marker = tmp_path / "code-was-run"
+    table = KeyedVectors(vector_size=12)
+    table.add_vectors(["w1", "w2"], small_keyed_vectors.vectors[:2])
+    table.payload = _Exploit(marker)
+    path = tmp_path / "table.kv"
+    path.write_bytes(pickle.dumps(table))
+    with pytest.raises(ValueError, match="table.kv.*refers to io.open.*refused"):
+        load_vectors(path)
+    assert not marker.exists()
+
+
+def test_kv_files_with_side_arrays_and_fasttext_vectors_load(tmp_path):
+    from gensim.models.fasttext import load_facebook_vectors
+
+    fasttext = load_facebook_vectors(datapath("lee_fasttext.bin"))
+    fasttext.save(str(tmp_path / "fasttext.kv"), sep_limit=0)  # arrays in .npy files
+    assert len(list(tmp_path.glob("fasttext.kv.*.npy"))) > 0
+    table = load_vectors(tmp_path / "fasttext.kv")
+    assert isinstance(table.vectors, np.memmap)
+    assert table.index_to_key == fasttext.index_to_key
+    np.testing.assert_array_equal(table.vectors, fasttext.vectors)
+
+
+def test_kv_file_of_an_old_gensim_version_loads_as_gensim_loads_it(tmp_path):
+    import shutil
+
+    # Pickled by gensim 3.2 (Python 2 era): other class names, bytes as codecs.
+    path = tmp_path / "old.kv"
+    shutil.copy(datapath("old_keyedvectors_320.dat"), path)
+    expected = KeyedVectors.load(datapath("old_keyedvectors_320.dat"))
+    table = load_vectors(path)
+    assert table.index_to_key == expected.index_to_key
+    np.testing.assert_array_equal(table.vectors, expected.vectors)
