@@ -10,19 +10,19 @@ temporary file in its own folder, so a reader never sees a partial file.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import io
 import os
 import tarfile
-import tempfile
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sklearn.datasets import get_data_home as _get_sklearn_data_home
+
+from .._persistence import replace_atomically
 
 DATA_HOME_ENV = "FACTOREMBED_DATA"
 DOWNLOAD_TIMEOUT = 60.0  # seconds without data before a download gives up
@@ -189,17 +189,4 @@ def _install_verified(
 def _write_atomic(path: Path, content: bytes) -> None:
     """Write ``content`` to ``path`` so that ``path`` is either absent or whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The temporary file lives in the target folder so that os.replace is a rename
-    # within one file system, which is atomic.
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(content)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private to the user
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    replace_atomically(path, lambda name: Path(name).write_bytes(content))
