@@ -1,7 +1,8 @@
 """Fitting and transforming Dask collections of documents, partition by partition.
 
 The statistics a fit needs (token counts and document frequencies over the table,
-and for sif pooling the Gram matrix of the pooled codes) are sums over documents,
+the moments of the pooled documents for ``subspace="documents"``, and for sif
+pooling the Gram matrix of the pooled codes) are sums over documents,
 so each partition is counted where it lives and only the sums travel. Needs the
 optional extra: ``pip install "sklearn-factorembed[dask]"``.
 """
@@ -11,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._embedding import FactorizedEmbedding, common_component
+from ._factorize import Moments
 from ._text import count_tokens, document_batches
+from ._vectors import load_vectors
 
 
 def _collection(documents):
@@ -50,13 +53,28 @@ def _add(parts):
     return total
 
 
-def _partition_gram(embedding: FactorizedEmbedding, partition) -> np.ndarray:
+def _partition_counts(embedding: FactorizedEmbedding, partition):
+    """Token counts over ``vocabulary_`` of the partition, batch by batch."""
     analyzer = embedding._build_analyzer()
-    gram = np.zeros((embedding.rank_, embedding.rank_))
     for batch in document_batches(partition, embedding.batch_size):
-        counts = count_tokens(batch, analyzer, embedding.vocabulary_)
+        yield count_tokens(batch, analyzer, embedding.vocabulary_)
+
+
+def _partition_gram(embedding: FactorizedEmbedding, partition) -> np.ndarray:
+    gram = np.zeros((embedding.rank_, embedding.rank_))
+    for counts in _partition_counts(embedding, partition):
         gram += embedding._sif_gram(counts)
     return gram
+
+
+def _partition_moments(
+    embedding: FactorizedEmbedding, partition, kept_table: np.ndarray
+) -> Moments:
+    n_dims = kept_table.shape[1]
+    moments = Moments(0, np.zeros(n_dims), np.zeros((n_dims, n_dims)))
+    for counts in _partition_counts(embedding, partition):
+        moments = moments + embedding._document_moments(counts, kept_table)
+    return moments
 
 
 def fit_dask(embedding: FactorizedEmbedding, documents) -> FactorizedEmbedding:
@@ -65,9 +83,10 @@ def fit_dask(embedding: FactorizedEmbedding, documents) -> FactorizedEmbedding:
     Each partition is tokenized and counted by the Dask scheduler; the per-
     partition corpus statistics are summed, and the factors and word weights are
     fitted from the sums, so the result is what ``embedding.fit`` gives on the
-    documents gathered in one list. With ``pooling="sif"`` a second pass over
-    the partitions sums the Gram matrix of the pooled codes for the common
-    component.
+    documents gathered in one list. With ``subspace="documents"`` a second pass
+    over the partitions sums the moments of the pooled documents (they need the
+    word weights of the whole corpus), and with ``pooling="sif"`` a last one
+    the Gram matrix of the pooled codes for the common component.
 
     Parameters
     ----------
@@ -105,6 +124,17 @@ def fit_dask(embedding: FactorizedEmbedding, documents) -> FactorizedEmbedding:
     if statistics is None or statistics.n_documents == 0:
         raise ValueError("documents is empty: fit needs at least one document")
     embedding._fit_statistics(statistics)
+    if embedding.subspace == "documents":
+        table = load_vectors(embedding.vectors)
+        kept_table = table.vectors[embedding._select_rows(table, statistics)]
+        moments = dask.delayed(_add)(
+            [
+                dask.delayed(_partition_moments)(embedding, part, kept_table)
+                for part in partitions
+            ]
+        ).compute()
+        # The factors are cached: this refit only picks the new directions.
+        embedding._fit_statistics(statistics, document_moments=moments)
     if embedding.pooling == "sif":
         gram = dask.delayed(sum)(
             [dask.delayed(_partition_gram)(embedding, part) for part in partitions]

@@ -415,62 +415,127 @@ def discriminant_directions(
     return _flip_signs(basis.T)
 
 
-def supervised_spectrum(
-    table: np.ndarray,
-    weights: np.ndarray | None,
-    documents: np.ndarray,
-    labels: np.ndarray,
-) -> Spectrum:
-    """Directions that separate labelled documents, then those of most variance.
+def _directions_in_complement(
+    chosen: np.ndarray, scatter: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """All directions orthogonal to the orthonormal rows of ``chosen``, ordered by
+    the variance ``scatter`` puts along them, most first (signed), and those
+    variances."""
+    n_dims = scatter.shape[0]
+    if len(chosen) == 0:
+        basis = np.eye(n_dims)
+    else:
+        basis = scipy.linalg.null_space(chosen)  # (d, d - k), orthonormal
+    eigenvalues, eigenvectors = scipy.linalg.eigh(basis.T @ scatter @ basis)
+    order = np.argsort(eigenvalues)[::-1]
+    return _flip_signs((basis @ eigenvectors[:, order]).T), eigenvalues[order]
 
-    The first directions are the discriminants of ``documents`` (see
-    :func:`discriminant_directions`); the rest are the top weighted principal
-    directions of ``table`` in their orthogonal complement. Truncated to any
-    rank, the subspace keeps what separates the classes as well as what carries
-    the most variance of the table.
+
+def guided_spectrum(
+    mean: np.ndarray,
+    scatter: np.ndarray,
+    *,
+    leading: np.ndarray | None = None,
+    guide: np.ndarray | None = None,
+) -> Spectrum:
+    """Directions picked by other criteria first, then by the table's variance.
+
+    In order: the orthonormal ``leading`` directions; then, orthogonal to them,
+    the principal directions of the ``guide`` scatter matrix that carry any of
+    its variance; then, orthogonal to all of these, the principal directions of
+    the table's own ``scatter``. Truncated to any rank, the subspace holds the
+    leading directions, then as much of the guide's variance as fits, and the
+    table's variance fills what the guide leaves (e.g. when it comes from fewer
+    samples than dimensions).
 
     Parameters
     ----------
-    table : ndarray of shape (n, d)
-        The rows to factorize.
-    weights : ndarray of shape (n,) or None
-        Row weights of the variance part.
-    documents : ndarray of shape (m, d)
-        Labelled samples in the same d-dim space, e.g. pooled rows of ``table``.
-    labels : ndarray of shape (m,)
+    mean : ndarray of shape (d,)
+        The table's weighted mean row.
+    scatter : ndarray of shape (d, d)
+        The table's weighted scatter matrix (see :func:`weighted_moments`).
+    leading : ndarray of shape (k, d), default=None
+        Orthonormal directions to put first, e.g. :func:`discriminant_directions`.
+    guide : ndarray of shape (d, d), default=None
+        A scatter matrix in the same space, e.g. that of pooled documents
+        (:class:`Moments`), whose principal directions come next.
 
     Returns
     -------
     Spectrum
         ``singular_values`` are the weighted table's norms along each direction,
         so ``explained_variance_ratio`` is what each direction explains of the
-        table (not sorted: the discriminants come first).
+        table (not sorted when ``leading`` or ``guide`` picked the first ones).
 
     Examples
     --------
     >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> table = rng.normal(size=(300, 4)) * [5.0, 3.0, 1.0, 0.1]
-    >>> labels = np.repeat([0, 1], 150)
-    >>> table[:, 3] += labels
-    >>> spectrum = supervised_spectrum(table, None, table, labels)
-    >>> np.round(np.abs(spectrum.components[:2]), 1)
-    array([[0., 0., 0., 1.],
-           [1., 0., 0., 0.]])
+    >>> scatter = np.diag([9.0, 4.0, 1.0])
+    >>> spectrum = guided_spectrum(np.zeros(3), scatter, guide=np.diag([0.0, 0, 1]))
+    >>> np.abs(spectrum.components)
+    array([[0., 0., 1.],
+           [1., 0., 0.],
+           [0., 1., 0.]])
+    >>> spectrum.singular_values
+    array([1., 3., 2.])
     """
-    table = np.asarray(table)
-    weights = normalize_weights(weights, table.shape[0])
-    mean, scatter = weighted_moments(table, weights)
-    discriminants = discriminant_directions(documents, labels)
-    complement = np.eye(len(mean)) - discriminants.T @ discriminants
-    eigenvalues, eigenvectors = scipy.linalg.eigh(complement @ scatter @ complement)
-    n_rest = len(mean) - len(discriminants)
-    rest = eigenvectors[:, np.argsort(eigenvalues)[::-1][:n_rest]].T
-    components = np.vstack([discriminants, _flip_signs(rest)])
-    captured = np.einsum("kd,de,ke->k", components, scatter, components)
+    n_dims = len(mean)
+    chosen = np.zeros((0, n_dims)) if leading is None else np.asarray(leading, float)
+    if guide is not None:
+        directions, variances = _directions_in_complement(chosen, guide)
+        # Directions of no variance of the guide, up to rounding, are left to
+        # the table's own scatter.
+        tolerance = max(variances.max(initial=0.0), 0.0) * n_dims * 1e-12
+        chosen = np.vstack([chosen, directions[variances > tolerance]])
+    if len(chosen) < n_dims:
+        rest, _ = _directions_in_complement(chosen, scatter)
+        chosen = np.vstack([chosen, rest])
+    captured = np.einsum("kd,de,ke->k", chosen, scatter, chosen)
     return Spectrum(
         mean,
-        components,
+        chosen,
         np.sqrt(np.clip(captured, 0.0, None)),
         float(np.trace(scatter)),
     )
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Number, sum and sum of outer products of samples (e.g. pooled documents).
+
+    They are sums, so they add up across batches and partitions (``+``); the
+    centred scatter matrix comes from the total.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> samples = np.array([[1.0, 0.0], [3.0, 2.0], [2.0, 1.0]])
+    >>> moments = Moments.of(samples[:2]) + Moments.of(samples[2:])
+    >>> moments.scatter
+    array([[2., 2.],
+           [2., 2.]])
+    """
+
+    count: int
+    total: np.ndarray
+    outer: np.ndarray
+
+    @classmethod
+    def of(cls, samples: np.ndarray) -> Moments:
+        samples = np.asarray(samples, dtype=np.float64)
+        return cls(len(samples), samples.sum(axis=0), samples.T @ samples)
+
+    def __add__(self, other: Moments) -> Moments:
+        return Moments(
+            self.count + other.count,
+            self.total + other.total,
+            self.outer + other.outer,
+        )
+
+    @property
+    def scatter(self) -> np.ndarray:
+        """``sum_i (x_i - mean)(x_i - mean)^T`` (zeros without samples)."""
+        if self.count == 0:
+            return np.zeros_like(self.outer)
+        scatter = self.outer - np.outer(self.total, self.total) / self.count
+        return (scatter + scatter.T) / 2

@@ -20,14 +20,16 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn_factorembed import FactorizedEmbedding, load_vectors
 
 # These tests pin the core factorization: corpus vocabulary, log-frequency row
-# weights, mean pooling, no post-processing. The defaults chosen for quality have
-# tests of their own (test_postprocess.py, test_weighting.py).
+# weights, mean pooling, no post-processing, the words' subspace. The defaults
+# chosen for quality have tests of their own (test_postprocess.py,
+# test_weighting.py, test_subspace.py).
 _core = partial(
     FactorizedEmbedding,
     vocabulary="corpus",
     weighting="log-frequency",
     pooling="mean",
     postprocess=None,
+    subspace="words",
 )
 
 

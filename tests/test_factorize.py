@@ -7,11 +7,14 @@ import pytest
 
 from sklearn_factorembed._factorize import (
     SOLVERS,
+    Moments,
     Spectrum,
     decompose,
     encode,
+    guided_spectrum,
     normalize_weights,
     resolve_rank,
+    scatter_spectrum,
     truncate,
     weighted_moments,
 )
@@ -212,3 +215,69 @@ def test_float32_moments_of_a_far_offset_table_keep_float64_accuracy():
     np.testing.assert_allclose(
         scatter, exact_scatter, rtol=1e-4, atol=1e-5 * np.abs(exact_scatter).max()
     )
+
+
+# -- guided spectra and mergeable moments -----------------------------------------
+
+
+def _random_scatter(rng, n_dims, n_samples):
+    samples = rng.normal(size=(n_samples, n_dims)) * np.geomspace(4.0, 0.1, n_dims)
+    centred = samples - samples.mean(axis=0)
+    return centred.T @ centred
+
+
+def test_guided_spectrum_orders_leading_then_guide_then_table():
+    rng = np.random.default_rng(0)
+    n_dims = 6
+    scatter = _random_scatter(rng, n_dims, 200)
+    # A guide of rank 2 (three samples): it fixes two directions only.
+    guide = _random_scatter(rng, n_dims, 3)
+    leading = np.linalg.qr(rng.normal(size=(n_dims, 1)))[0].T
+    spectrum = guided_spectrum(np.zeros(n_dims), scatter, leading=leading, guide=guide)
+    components = spectrum.components
+    np.testing.assert_allclose(components @ components.T, np.eye(n_dims), atol=1e-10)
+    np.testing.assert_allclose(np.abs(components[0]), np.abs(leading[0]), atol=1e-12)
+
+    def top_in_complement(matrix, chosen, k):
+        complement = np.eye(n_dims) - chosen.T @ chosen
+        values, vectors = np.linalg.eigh(complement @ matrix @ complement)
+        return vectors[:, np.argsort(values)[::-1][:k]].T
+
+    def projector(directions):
+        return directions.T @ directions
+
+    expected_guide = top_in_complement(guide, leading, 2)
+    np.testing.assert_allclose(
+        projector(components[1:3]), projector(expected_guide), atol=1e-10
+    )
+    expected_rest = top_in_complement(scatter, components[:3], 3)
+    for got, want in zip(components[3:], expected_rest, strict=True):
+        np.testing.assert_allclose(np.abs(got @ want), 1.0, atol=1e-8)
+    np.testing.assert_allclose(
+        spectrum.singular_values**2,
+        np.einsum("kd,de,ke->k", components, scatter, components),
+        rtol=1e-10,
+    )
+    assert spectrum.total_variance == pytest.approx(np.trace(scatter))
+
+
+def test_guided_spectrum_without_guide_or_leading_is_the_plain_spectrum():
+    rng = np.random.default_rng(1)
+    scatter = _random_scatter(rng, 5, 100)
+    guided = guided_spectrum(np.zeros(5), scatter)
+    plain = scatter_spectrum(np.zeros(5), scatter)
+    np.testing.assert_allclose(guided.components, plain.components, atol=1e-10)
+    np.testing.assert_allclose(guided.singular_values, plain.singular_values)
+
+
+def test_moments_add_up_to_the_scatter_of_all_samples():
+    rng = np.random.default_rng(2)
+    samples = rng.normal(size=(50, 4)) + 10.0
+    moments = (
+        Moments.of(samples[:7]) + Moments.of(samples[7:30]) + Moments.of(samples[30:])
+    )
+    assert moments.count == 50
+    np.testing.assert_allclose(
+        moments.scatter, np.cov(samples, rowvar=False) * 49, rtol=1e-10
+    )
+    np.testing.assert_array_equal(Moments.of(np.zeros((0, 3))).scatter, 0.0)

@@ -185,7 +185,11 @@ def test_fit_in_small_batches_equals_fit_in_one(small_table_path, small_corpus):
 def test_partial_fit_equals_fit_on_the_concatenation(
     small_table_path, small_corpus, pooling
 ):
-    fitted = FactorizedEmbedding(small_table_path, rank=4, pooling=pooling)
+    # The words' subspace: the documents' comes from the latest batch
+    # (test_subspace.py).
+    fitted = FactorizedEmbedding(
+        small_table_path, rank=4, pooling=pooling, subspace="words"
+    )
     fitted.fit(small_corpus)
     streamed = clone(fitted)
     for start in range(0, len(small_corpus), 45):
@@ -219,7 +223,9 @@ def test_partial_fit_idf_is_that_of_all_batches(small_table_path, small_corpus):
 def test_partial_fit_sif_learns_word_weights_from_all_batches(
     small_table_path, small_corpus
 ):
-    fitted = FactorizedEmbedding(small_table_path, rank=4, pooling="sif")
+    fitted = FactorizedEmbedding(
+        small_table_path, rank=4, pooling="sif", subspace="words"
+    )
     fitted.fit(small_corpus)
     streamed = clone(fitted)
     streamed.partial_fit(small_corpus[:60]).partial_fit(small_corpus[60:])

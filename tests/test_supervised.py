@@ -49,6 +49,8 @@ def _params(table, **params):
         "weighting": None,
         "pooling": "mean",
         "postprocess": None,
+        # The variance part is the words' (the documents' in test_subspace.py).
+        "subspace": "words",
         "dtype": np.float64,
         **params,
     }

@@ -19,7 +19,13 @@ def _projector(rows: np.ndarray) -> np.ndarray:
 
 
 def _plain(source, **params) -> FactorizedEmbedding:
-    params = {"pooling": "mean", "postprocess": None, "dtype": np.float64, **params}
+    params = {
+        "pooling": "mean",
+        "postprocess": None,
+        "subspace": "words",
+        "dtype": np.float64,
+        **params,
+    }
     return FactorizedEmbedding(source, **params)
 
 
