@@ -54,6 +54,7 @@ def clear_caches() -> None:
     """Forget counts and decompositions, so that each repeat pays for them."""
     _text._counts_cache.clear()
     _embedding._factors_cache.clear()
+    _embedding._guided_cache.clear()
 
 
 def best_time(function, repeats: int) -> float:

@@ -82,6 +82,8 @@ SUBSPACES = ("documents", "words")
 # which refits the same folds once per rank, decomposes each fold once and only
 # truncates.
 _factors_cache = LRUCache(maxsize=16)
+# The same for the directions the documents and the labels pick.
+_guided_cache = LRUCache(maxsize=16)
 
 
 @dataclass(frozen=True)
@@ -707,37 +709,25 @@ default="sif-weighted"
             self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
 
         n_fitted = n_words if weights is None else np.count_nonzero(weights)
-        factors = self._factors(
-            table,
-            rows,
-            weights,
-            self._factors_key(source, rows, weights, n_fitted, n_dims),
-        )
+        factors_key = self._factors_key(source, rows, weights, n_fitted, n_dims)
+        factors = self._factors(table, rows, weights, factors_key)
         # Rows of zero weight move neither the mean nor the directions: they are
         # left out of the factorization (see _decompose) and only encoded.
         kept_table = factors.table
         weighted_table, weighted_weights, _ = _positive_rows(kept_table, weights)
         spectrum, removed = self._truncate(factors, weighted_table, weighted_weights)
-        documents = leading = guide = None
-        if kept_counts is not None and (
-            self.supervised or self.subspace == "documents"
-        ):
-            documents = self._pooled_documents(
-                kept_counts, kept_table, spectrum.mean, removed
-            )
-        if self.subspace == "documents":
-            if document_moments is None and documents is not None:
-                document_moments = Moments.of(
-                    documents[np.diff(kept_counts.indptr) > 0]
-                )
-            if document_moments is not None:
-                guide = document_moments.scatter
-        if self.supervised:
-            leading = discriminant_directions(documents, labels)
-        if leading is not None or guide is not None:
-            spectrum = self._guide(
-                spectrum, removed, weighted_table, weighted_weights, leading, guide
-            )
+        guided = self._guided_spectrum(
+            factors_key,
+            spectrum,
+            removed,
+            (weighted_table, weighted_weights),
+            kept_table,
+            kept_counts,
+            labels,
+            document_moments,
+        )
+        if guided is not None:
+            spectrum = truncate(guided, len(spectrum.components))
         self.rank_ = len(spectrum.components)
         self.removed_directions_ = None if removed is None else removed.astype(dtype)
 
@@ -861,23 +851,85 @@ default="sif-weighted"
         )
         return Moments.of(documents[np.diff(counts.indptr) > 0])
 
-    def _guide(self, spectrum, removed, table, weights, leading, guide):
-        """Trade the variance-only directions for the ``leading`` ones, then the
-        principal directions of the ``guide`` scatter matrix, then the top
-        variance directions of the words orthogonal to them, all in the space
-        the post-processing left (see :func:`guided_spectrum`).
+    def _guided_spectrum(
+        self,
+        factors_key,
+        spectrum,
+        removed,
+        factorized,
+        kept_table,
+        counts,
+        labels,
+        document_moments,
+    ) -> Spectrum | None:
+        """All directions picked by the labels (``supervised``) and the
+        documents (``subspace="documents"``), then by the variance of the words
+        orthogonal to them, in the space the post-processing left (see
+        :func:`guided_spectrum`); None when neither applies.
 
-        ``table`` and ``weights`` are the kept rows that were factorized.
+        ``factorized`` holds the rows and weights that were factorized; the
+        documents come as ``counts`` over ``kept_table``'s rows or, from Dask
+        partitions, as their ``document_moments``. Like the factors, the result
+        does not depend on the rank (but for PPA's second pass, in
+        ``removed``) and is cached: a grid search over rank computes it once
+        per fold.
         """
-        if removed is None:
-            processed = np.asarray(table, dtype=np.float64) - spectrum.mean
-        else:
-            processed = remove_directions(table, spectrum.mean, removed)
-        _, scatter = weighted_moments(
-            processed, normalize_weights(weights, len(processed))
+        if counts is None and document_moments is None:
+            return None
+        if not self.supervised and self.subspace != "documents":
+            return None
+
+        def compute():
+            documents = (
+                None
+                if counts is None
+                else self._pooled_documents(counts, kept_table, spectrum.mean, removed)
+            )
+            leading = (
+                discriminant_directions(documents, labels) if self.supervised else None
+            )
+            guide = None
+            if self.subspace == "documents":
+                moments = document_moments
+                if moments is None:
+                    moments = Moments.of(documents[np.diff(counts.indptr) > 0])
+                guide = moments.scatter
+            table, weights = factorized
+            if removed is None:
+                processed = np.asarray(table, dtype=np.float64) - spectrum.mean
+            else:
+                processed = remove_directions(table, spectrum.mean, removed)
+            _, scatter = weighted_moments(
+                processed, normalize_weights(weights, len(processed))
+            )
+            guided = guided_spectrum(
+                spectrum.mean, scatter, leading=leading, guide=guide
+            )
+            _read_only(guided.components, guided.singular_values)
+            return guided
+
+        if factors_key is None:
+            return compute()
+        documents_part = (
+            (counts.indptr, counts.indices, counts.data)
+            if document_moments is None
+            else (
+                document_moments.count,
+                document_moments.total,
+                document_moments.outer,
+            )
         )
-        guided = guided_spectrum(spectrum.mean, scatter, leading=leading, guide=guide)
-        return truncate(guided, len(spectrum.components))
+        key = fingerprint(
+            factors_key,
+            removed,
+            self.subspace,
+            self.supervised,
+            labels,
+            self.pooling,
+            self.pooling_weights_,
+            *documents_part,
+        )
+        return _guided_cache.get_or_compute(key, compute)
 
     def _postprocessing(self, n_rows: int, n_dims: int) -> tuple[str | None, int]:
         """The post-processing to apply to ``n_rows`` x ``n_dims`` fitted rows,

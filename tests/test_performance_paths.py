@@ -257,6 +257,7 @@ def test_partial_fit_without_documents_is_an_error(small_table_path):
 def decompositions(monkeypatch):
     """Fresh caches, and a list that records every decomposition computed."""
     monkeypatch.setattr(_embedding, "_factors_cache", LRUCache(maxsize=16))
+    monkeypatch.setattr(_embedding, "_guided_cache", LRUCache(maxsize=16))
     monkeypatch.setattr(_text, "_counts_cache", LRUCache(maxsize=16))
     calls = []
     decompose = FactorizedEmbedding._decompose
@@ -279,12 +280,44 @@ def test_refit_at_another_rank_reuses_the_decomposition(
     np.testing.assert_array_equal(second.embedding_, first.embedding_[:, :3])
 
 
+def test_refit_at_another_rank_pools_the_documents_once(
+    small_table_path, small_corpus, decompositions, monkeypatch
+):
+    calls = []
+    pooled_documents = FactorizedEmbedding._pooled_documents
+
+    def recording(self, *args):
+        calls.append(None)
+        return pooled_documents(self, *args)
+
+    monkeypatch.setattr(FactorizedEmbedding, "_pooled_documents", recording)
+    first = FactorizedEmbedding(small_table_path, rank=6).fit(small_corpus)
+    clone(first).set_params(rank=3).fit(small_corpus)
+    assert len(calls) == 1
+
+
+def test_other_documents_with_the_same_word_counts_miss_the_cache(
+    small_table_path, decompositions
+):
+    # Same words, counts and document frequencies: the same factors (one
+    # decomposition), but other documents, hence other directions.
+    first = ["w1 w2 w3", "w4 w5 w6", "w7 w8 w9", "w10 w11 w12"]
+    second = ["w1 w5 w9", "w4 w8 w12", "w7 w11 w3", "w10 w2 w6"]
+    FactorizedEmbedding(small_table_path, rank=3).fit(first)
+    hit = FactorizedEmbedding(small_table_path, rank=3).fit(second)
+    _embedding._guided_cache.clear()
+    fresh = FactorizedEmbedding(small_table_path, rank=3).fit(second)
+    assert len(decompositions) == 1
+    np.testing.assert_array_equal(hit.components_, fresh.components_)
+
+
 def test_cache_hit_is_byte_identical_to_a_fresh_computation(
     small_table_path, small_corpus, decompositions
 ):
     FactorizedEmbedding(small_table_path, rank=5).fit(small_corpus)
     hit = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
     _embedding._factors_cache.clear()
+    _embedding._guided_cache.clear()
     fresh = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
     assert len(decompositions) == 2
     for name in ("embedding_", "components_", "mean_", "singular_values_"):
@@ -356,6 +389,7 @@ def test_grid_search_scores_are_the_same_with_and_without_caches(
     grid = {"factorizedembedding__rank": [2, 4, 8]}
     cached = GridSearchCV(pipeline, grid, cv=3).fit(small_corpus, small_labels)
     monkeypatch.setattr(_embedding, "_factors_cache", LRUCache(maxsize=0))
+    monkeypatch.setattr(_embedding, "_guided_cache", LRUCache(maxsize=0))
     monkeypatch.setattr(_text, "_counts_cache", LRUCache(maxsize=0))
     uncached = GridSearchCV(pipeline, grid, cv=3).fit(small_corpus, small_labels)
     np.testing.assert_array_equal(
