@@ -70,10 +70,11 @@ def _partition_gram(embedding: FactorizedEmbedding, partition) -> np.ndarray:
 def _partition_moments(
     embedding: FactorizedEmbedding, partition, kept_table: np.ndarray
 ) -> Moments:
-    n_dims = kept_table.shape[1]
-    moments = Moments(0, np.zeros(n_dims), np.zeros((n_dims, n_dims)))
+    moments = Moments.of(np.zeros((0, kept_table.shape[1])))
     for counts in _partition_counts(embedding, partition):
-        moments = moments + embedding._document_moments(counts, kept_table)
+        moments = moments + embedding._document_moments(
+            counts, kept_table, embedding.mean_, embedding.removed_directions_
+        )
     return moments
 
 

@@ -823,9 +823,12 @@ default="sif-weighted"
         """The documents of ``counts`` (over ``kept_table``'s rows) pooled in the
         d-dim space, centred on ``mean`` and post-processed (``removed``
         projected out), float64; from the rows of the words they use only."""
-        used, columns = np.unique(counts.indices, return_inverse=True)
+        present = np.zeros(counts.shape[1], dtype=bool)
+        present[counts.indices] = True
+        used = np.flatnonzero(present)
+        column_of_row = np.cumsum(present) - 1
         counts = sp.csr_matrix(
-            (counts.data, columns.reshape(-1), counts.indptr),
+            (counts.data, column_of_row[counts.indices], counts.indptr),
             shape=(counts.shape[0], len(used)),
         )
         rows = np.asarray(kept_table[used], dtype=np.float64)
@@ -841,15 +844,21 @@ default="sif-weighted"
         )
 
     def _document_moments(
-        self, counts: sp.csr_matrix, kept_table: np.ndarray
+        self,
+        counts: sp.csr_matrix,
+        kept_table: np.ndarray,
+        mean: np.ndarray,
+        removed: np.ndarray | None,
     ) -> Moments:
-        """Moments of the non-empty documents of ``counts`` (over
-        ``vocabulary_``), pooled as the fitted model pools them; they add up
-        over batches and partitions."""
-        documents = self._pooled_documents(
-            counts, kept_table, self.mean_, self.removed_directions_
-        )
-        return Moments.of(documents[np.diff(counts.indptr) > 0])
+        """Moments of the non-empty documents of ``counts``, pooled as by
+        :meth:`_pooled_documents`, ``batch_size`` documents at a time (bounded
+        memory); they add up over batches and partitions."""
+        moments = Moments.of(np.zeros((0, kept_table.shape[1])))
+        for start in range(0, counts.shape[0], self.batch_size):
+            batch = counts[start : start + self.batch_size]
+            documents = self._pooled_documents(batch, kept_table, mean, removed)
+            moments = moments + Moments.of(documents[np.diff(batch.indptr) > 0])
+        return moments
 
     def _guided_spectrum(
         self,
@@ -880,19 +889,18 @@ default="sif-weighted"
             return None
 
         def compute():
-            documents = (
-                None
-                if counts is None
-                else self._pooled_documents(counts, kept_table, spectrum.mean, removed)
-            )
-            leading = (
-                discriminant_directions(documents, labels) if self.supervised else None
-            )
-            guide = None
+            leading = guide = None
+            if self.supervised:  # fit(X, y): the documents are in counts
+                documents = self._pooled_documents(
+                    counts, kept_table, spectrum.mean, removed
+                )
+                leading = discriminant_directions(documents, labels)
             if self.subspace == "documents":
                 moments = document_moments
                 if moments is None:
-                    moments = Moments.of(documents[np.diff(counts.indptr) > 0])
+                    moments = self._document_moments(
+                        counts, kept_table, spectrum.mean, removed
+                    )
                 guide = moments.scatter
             table, weights = factorized
             if removed is None:

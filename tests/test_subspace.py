@@ -131,6 +131,17 @@ def test_fewer_documents_than_dimensions_leave_the_rest_to_the_words(
     )
 
 
+def test_documents_pooled_batch_by_batch_give_the_same_directions(
+    small_table_path, small_corpus
+):
+    whole = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
+    batched = FactorizedEmbedding(small_table_path, rank=4, batch_size=7)
+    batched.fit(small_corpus)
+    np.testing.assert_allclose(
+        _projector(batched.components_), _projector(whole.components_), atol=1e-6
+    )
+
+
 def test_directions_avoid_the_postprocessed_ones(small_table_path, small_corpus):
     embedding = FactorizedEmbedding(small_table_path, rank=6, n_removed=2)
     embedding.fit(small_corpus)
