@@ -1086,11 +1086,13 @@ default="sif-weighted"
 
         The corpus statistics (token counts and document frequencies over the
         table) are sums, kept from call to call, so fitting a corpus batch by
-        batch gives the factors, vocabulary and word weights that ``fit`` gives
-        on the concatenation, in memory bounded by a batch. One deviation: with
-        ``pooling="sif"`` the common component is learned from the documents of
-        the latest call only (it needs the documents themselves, pooled with the
-        final word weights; keep the last batch large enough to estimate it).
+        batch gives the vocabulary, word weights and word factors that ``fit``
+        gives on the concatenation, in memory bounded by a batch. What needs
+        the documents themselves, pooled with the final word weights, is
+        learned from the documents of the latest call only: the documents'
+        directions of ``subspace="documents"`` and the common component of
+        ``pooling="sif"`` (keep the last batch large enough to estimate them,
+        or set ``subspace="words"`` for factors equal to ``fit``'s).
         Each call refits the factors, so the rank must not exceed the words
         counted so far.
 
