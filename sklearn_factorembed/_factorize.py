@@ -343,8 +343,8 @@ def _centre_first(table: np.ndarray, mean: np.ndarray) -> bool:
     sample = np.asarray(
         table[:: max(1, table.shape[0] // _SHIFT_ROWS)], dtype=np.float64
     )
-    spread = np.mean(np.sum((sample - mean) ** 2, axis=1))
-    return float(mean @ mean) > spread
+    deviations = np.sum((sample - mean) ** 2, axis=1)
+    return float(mean @ mean) * len(deviations) > deviations.sum()
 
 
 def encode(

@@ -2,7 +2,8 @@
 
 Every source becomes a gensim ``KeyedVectors``. Tables are cached per process,
 keyed by the source, so that ``clone``, ``GridSearchCV`` and repeated fits reuse
-one table instead of reloading or copying it.
+one table instead of reloading or copying it; so is the read-only word -> row
+``Vocabulary`` of each whole table, which estimators keeping every word share.
 """
 
 from __future__ import annotations
