@@ -135,7 +135,8 @@ def zipf_counts(table_rows: np.ndarray) -> np.ndarray:
     >>> zipf_counts(np.array([0, 1, 3]))
     array([1.  , 0.5 , 0.25])
     """
-    return 1.0 / (np.asarray(table_rows, dtype=np.float64) + 1.0)
+    counts = np.add(table_rows, 1.0, dtype=np.float64)
+    return np.divide(1.0, counts, out=counts)
 
 
 def common_component(gram: np.ndarray) -> np.ndarray:
