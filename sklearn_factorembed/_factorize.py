@@ -373,7 +373,7 @@ def encode(
     work_components = np.ascontiguousarray(components, dtype=work_dtype)
     offset = ((shift.astype(np.float64) - mean) @ components.T).astype(work_dtype)
     codes = np.empty((table.shape[0], components.shape[0]), dtype=dtype)
-    for rows in _blocks(table.shape[0]):
+    for rows in _blocks(table.shape[0], _BLOCK_ROWS):
         block = np.asarray(table[rows], dtype=work_dtype)
         if centre:
             block = block - shift
