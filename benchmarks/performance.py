@@ -4,6 +4,8 @@ Run from the repository root:
 
     FACTOREMBED_DATA=../shared/data python benchmarks/performance.py
 
+(``--only fit`` runs one table; ``--blas-threads 1`` limits BLAS threads.)
+
 Prints markdown tables (the README's "Performance" section): the machine and
 library versions, then for each figure the best of several repeats of it and of
 its baselines, run side by side in this one process. Machines are noisy and
@@ -48,6 +50,7 @@ from sklearn_factorembed.datasets import fetch_movie_reviews
 
 RANKS = [5, 10, 15, 25, 35, 50]
 MIN_TOKENS = 1_000_000
+SECTIONS = ("transform", "fit", "grid-search", "memory")
 
 
 def clear_caches() -> None:
@@ -268,6 +271,9 @@ def memory_benchmark(documents, repeats: int) -> None:
         ("movie reviews, vocabulary='corpus'", FactorizedEmbedding, documents),
     ):
         clear_caches()
+        # The peak of a first fit: with the word -> row vocabulary of the whole
+        # table too, which later fits on the same table share.
+        _vectors._vocabularies.clear()
         tracemalloc.start()
         embedding = make().fit(X)
         _, peak = tracemalloc.get_traced_memory()
@@ -293,15 +299,25 @@ def main() -> None:
         help="limit BLAS threads (for everything measured); on a small machine "
         "shared with other work, 1 avoids threads waiting on busy cores",
     )
+    parser.add_argument(
+        "--only",
+        choices=SECTIONS,
+        default=None,
+        help="run one table only (default: all of them)",
+    )
     arguments = parser.parse_args()
     repeats = arguments.repeats
     documents, labels = fetch_movie_reviews(return_X_y=True)
+    sections = {
+        "transform": lambda: transform_benchmark(documents, repeats),
+        "fit": lambda: fit_benchmark(repeats),
+        "grid-search": lambda: grid_search_benchmark(documents, labels, repeats),
+        "memory": lambda: memory_benchmark(documents, repeats),
+    }
     with threadpool_limits(arguments.blas_threads, user_api="blas"):
         print_machine(repeats, arguments.blas_threads)
-        transform_benchmark(documents, repeats)
-        fit_benchmark(repeats)
-        grid_search_benchmark(documents, labels, repeats)
-        memory_benchmark(documents, repeats)
+        for name in SECTIONS if arguments.only is None else [arguments.only]:
+            sections[name]()
 
 
 if __name__ == "__main__":

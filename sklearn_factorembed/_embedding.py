@@ -72,7 +72,13 @@ from ._text import (
     pool,
     sif_weights,
 )
-from ._vectors import DEFAULT_VECTORS, load_vectors, source_key
+from ._vectors import (
+    DEFAULT_VECTORS,
+    Vocabulary,
+    load_vectors,
+    source_key,
+    table_vocabulary,
+)
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 SPACES = ("codes", "reconstructed")
@@ -92,7 +98,7 @@ class _Factors:
 
     spectrum: Spectrum  # all directions of the (post-processed) weighted rows
     removed: np.ndarray | None  # directions the first post-processing removed
-    vocabulary: dict  # never mutated: the estimator copies it
+    vocabulary: Vocabulary  # read-only: estimators share it
     table: np.ndarray  # the kept rows (a view of a memory map when contiguous)
 
 
@@ -136,7 +142,8 @@ def zipf_counts(table_rows: np.ndarray) -> np.ndarray:
     >>> zipf_counts(np.array([0, 1, 3]))
     array([1.  , 0.5 , 0.25])
     """
-    return 1.0 / (np.asarray(table_rows, dtype=np.float64) + 1.0)
+    counts = np.add(table_rows, 1.0, dtype=np.float64)
+    return np.divide(1.0, counts, out=counts)
 
 
 def common_component(gram: np.ndarray) -> np.ndarray:
@@ -320,7 +327,8 @@ default="sif-weighted"
     Attributes
     ----------
     vocabulary_ : dict of str to int
-        Kept word -> row of ``embedding_``.
+        Kept word -> row of ``embedding_``. Read-only, as estimators fitted on
+        the same words share it: ``dict(vocabulary_)`` is a copy to edit.
     embedding_ : ndarray of shape (n_words, rank_)
         The word codes ``A = U_r S_r``; with ``quantization``, their dequantized
         form, rebuilt from ``quantized_codes_`` when unpickled.
@@ -565,16 +573,14 @@ default="sif-weighted"
                 kept_table,
             )
             if isinstance(rows, slice) and rows == slice(0, len(table)):
-                # The table's own word -> row dict; the estimator gets a copy,
-                # ~15x faster than building one for 400,000 words.
-                vocabulary = table.key_to_index
+                vocabulary = table_vocabulary(self.vectors)
             else:
                 words = (
                     table.index_to_key[rows]
                     if isinstance(rows, slice)
                     else list(map(table.index_to_key.__getitem__, rows.tolist()))
                 )
-                vocabulary = dict(zip(words, range(len(words)), strict=True))
+                vocabulary = Vocabulary(zip(words, range(len(words)), strict=True))
             return _Factors(spectrum, removed, vocabulary, kept_table)
 
         return compute() if key is None else _factors_cache.get_or_compute(key, compute)
@@ -731,7 +737,7 @@ default="sif-weighted"
         self.rank_ = len(spectrum.components)
         self.removed_directions_ = None if removed is None else removed.astype(dtype)
 
-        self.vocabulary_ = dict(factors.vocabulary)
+        self.vocabulary_ = factors.vocabulary
         self._vocabulary_key = (
             None if source is None else fingerprint(source, _rows_part(rows))
         )

@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._vectors import Vocabulary
+
 FORMAT_NAME = "sklearn-factorembed-model"
 FORMAT_VERSION = 1
 EXPORT_FORMATS = ("word2vec", "word2vec-bin", "kv")
@@ -377,7 +379,7 @@ def _decode_attribute(name: str, entry: dict, arrays: dict) -> object:
         words = entry.get("words")
         if not isinstance(words, list) or not set(map(type, words)) <= {str}:
             raise _Invalid(f"its vocabulary {name!r} is not a list of words")
-        vocabulary = dict(zip(words, range(len(words)), strict=True))
+        vocabulary = Vocabulary(zip(words, range(len(words)), strict=True))
         if len(vocabulary) != len(words):
             raise _Invalid(f"its vocabulary {name!r} holds duplicate words")
         return vocabulary
@@ -400,7 +402,7 @@ def read_model(path: str | os.PathLike) -> tuple[dict, dict, dict]:
         The estimator's parameters, decoded.
     attributes : dict
         The fitted attributes, decoded (arrays as ndarrays, the vocabulary as a
-        dict of word to row).
+        read-only dict of word to row).
 
     Raises
     ------

@@ -366,8 +366,10 @@ def idf_weights(document_frequency: np.ndarray, n_documents: int) -> np.ndarray:
 def sif_weights(word_counts: np.ndarray, smoothing: float = SIF_SMOOTHING):
     """Smooth inverse frequency ``a / (a + p(w))`` (Arora et al., 2017)."""
     total = word_counts.sum()
-    probability = word_counts / total if total > 0 else np.zeros_like(word_counts)
-    return smoothing / (smoothing + probability)
+    # In place: one array of the vocabulary's length rather than three.
+    weights = word_counts / total if total > 0 else np.zeros(len(word_counts))
+    weights += smoothing
+    return np.divide(smoothing, weights, out=weights)
 
 
 def pool(

@@ -2,7 +2,8 @@
 
 Every source becomes a gensim ``KeyedVectors``. Tables are cached per process,
 keyed by the source, so that ``clone``, ``GridSearchCV`` and repeated fits reuse
-one table instead of reloading or copying it.
+one table instead of reloading or copying it; so is the read-only word -> row
+``Vocabulary`` of each whole table, which estimators keeping every word share.
 """
 
 from __future__ import annotations
@@ -40,6 +41,45 @@ GENSIM_DATA_MODELS = (
 )
 
 _cache = LRUCache(maxsize=4)
+
+
+class Vocabulary(dict):
+    """A word -> row mapping that refuses changes, so that it can be shared.
+
+    A ``dict`` for reading (``[]``, ``get``, ``in``, ``len``, iteration,
+    equality), but every method that would change it raises ``TypeError``:
+    estimators fitted on the same table, and the caches behind them, share one
+    instead of each copying hundreds of thousands of words. ``dict(vocabulary)``
+    is a copy to edit. It pickles as the class around a plain dict.
+
+    Examples
+    --------
+    >>> vocabulary = Vocabulary({"the": 0, "cat": 1})
+    >>> vocabulary["cat"], "dog" in vocabulary, len(vocabulary)
+    (1, False, 2)
+    >>> vocabulary["dog"] = 2
+    Traceback (most recent call last):
+    ...
+    TypeError: a Vocabulary is read-only (estimators share it); edit dict(vocabulary)
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError(
+            "a Vocabulary is read-only (estimators share it); edit dict(vocabulary)"
+        )
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return (type(self), (dict(self),))
+
+
+# The whole-table vocabulary of each cached table, shared by the estimators
+# that keep every word.
+_vocabularies = LRUCache(maxsize=_cache.maxsize)
 
 
 def _load_default_glove() -> KeyedVectors:
@@ -496,3 +536,24 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
             f"got {type(source).__name__}"
         )
     return _cache.get_or_compute(source_key(source), lambda: _load(source))
+
+
+def table_vocabulary(source: str | os.PathLike | KeyedVectors) -> Vocabulary:
+    """The word -> row mapping of the whole table of ``source``, read-only.
+
+    Built once per table and cached like the table, so that fits keeping every
+    word (400,000 for GloVe) share it rather than each copy ``key_to_index``. A
+    ``KeyedVectors`` object, which its owner may change, gets a new copy each
+    time.
+
+    Examples
+    --------
+    >>> table_vocabulary("glove-6b-50d")["the"]
+    0
+    """
+    key = source_key(source)
+
+    def build():
+        return Vocabulary(load_vectors(source).key_to_index)
+
+    return build() if key is None else _vocabularies.get_or_compute(key, build)

@@ -145,6 +145,39 @@ def test_code_dot_products_equal_centred_reconstruction_dot_products():
     np.testing.assert_allclose(codes @ codes.T, centred @ centred.T, atol=1e-10)
 
 
+@pytest.mark.parametrize("offset", [0.0, 0.4, 1e3])
+def test_float32_codes_match_float64_near_and_far_from_the_origin(offset):
+    # Near the origin (offset 0.4 puts the mean just inside the rows' spread)
+    # the rows are multiplied as they are and the mean is folded into the
+    # offset; far from it they are centred first. Either way the codes must
+    # match float64 to float32 rounding of the rows' spread (about 1).
+    rng = np.random.default_rng(12)
+    table = rng.normal(size=(5_000, 6)) * [1.0, 0.5, 0.1, 0.05, 0.01, 0.01] + offset
+    table = table.astype(np.float32)
+    exact = table.astype(np.float64)
+    mean = exact.mean(axis=0)
+    components = np.linalg.svd(exact - mean, full_matrices=False)[2][:4]
+    codes = encode(table, mean, components)
+    assert codes.dtype == np.float32
+    np.testing.assert_allclose(codes, (exact - mean) @ components.T, rtol=0, atol=2e-6)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e3])
+def test_memory_mapped_table_encodes_in_blocks_as_in_one(offset, tmp_path, monkeypatch):
+    import sklearn_factorembed._factorize as factorize
+
+    rng = np.random.default_rng(13)
+    table = (rng.normal(size=(50, 4)) + offset).astype(np.float32)
+    np.save(tmp_path / "table.npy", table)
+    mapped = np.load(tmp_path / "table.npy", mmap_mode="r")
+    mean = table.mean(axis=0, dtype=np.float64)
+    components = np.linalg.qr(rng.normal(size=(4, 4)))[0][:2]
+    whole = encode(table, mean, components)
+    monkeypatch.setattr(factorize, "_BLOCK_ROWS", 7)
+    # Equal to float32 rounding: BLAS may sum a short block in another order.
+    np.testing.assert_allclose(encode(mapped, mean, components), whole, atol=1e-6)
+
+
 def test_rank_fraction_picks_smallest_rank_reaching_it():
     spectrum = Spectrum(np.zeros(4), np.eye(4), np.sqrt([5.0, 3.0, 1.5, 0.5]), 10.0)
     assert resolve_rank(0.5, spectrum) == 1

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from gensim.models import KeyedVectors
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -378,6 +379,30 @@ def test_cached_spectrum_cannot_be_altered(
     for array in (factors.spectrum.components, factors.spectrum.mean):
         with pytest.raises(ValueError, match="read-only"):
             array[0, 0] = 0.0
+
+
+def test_fits_keeping_the_whole_table_share_one_read_only_vocabulary(
+    small_table_path, decompositions
+):
+    first = FactorizedEmbedding(small_table_path, rank=4, vocabulary="all").fit()
+    # Other weights: a new decomposition, the same vocabulary object.
+    second = clone(first).set_params(weighting=None).fit()
+    assert len(decompositions) == 2
+    assert second.vocabulary_ is first.vocabulary_
+    with pytest.raises(TypeError, match="read-only"):
+        first.vocabulary_["w0"] = 5
+    assert first.vocabulary_["w0"] == 0
+
+
+def test_vocabulary_does_not_follow_later_changes_to_the_keyedvectors(
+    small_keyed_vectors,
+):
+    table = KeyedVectors(small_keyed_vectors.vector_size)
+    table.add_vectors(small_keyed_vectors.index_to_key, small_keyed_vectors.vectors)
+    embedding = FactorizedEmbedding(table, rank=4, vocabulary="all").fit()
+    table.add_vectors(["new"], np.ones((1, table.vector_size), dtype=np.float32))
+    assert "new" not in embedding.vocabulary_
+    assert len(embedding.vocabulary_) == len(table) - 1
 
 
 def test_grid_search_scores_are_the_same_with_and_without_caches(

@@ -500,3 +500,10 @@ def test_export_rejects_unknown_format_or_space(fitted, tmp_path, kwargs, messag
 def test_export_before_fit_raises_not_fitted(tmp_path):
     with pytest.raises(NotFittedError):
         FactorizedEmbedding().export(tmp_path / "codes.txt")
+
+
+def test_vocabulary_stays_read_only_through_pickle_and_save_load(fitted, saved):
+    for model in (pickle.loads(pickle.dumps(fitted)), FactorizedEmbedding.load(saved)):
+        assert model.vocabulary_ == fitted.vocabulary_
+        with pytest.raises(TypeError, match="read-only"):
+            model.vocabulary_["extra"] = 0

@@ -298,3 +298,57 @@ def test_kv_file_of_an_old_gensim_version_loads_as_gensim_loads_it(tmp_path):
     table = load_vectors(path)
     assert table.index_to_key == expected.index_to_key
     np.testing.assert_array_equal(table.vectors, expected.vectors)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda vocabulary: vocabulary.__setitem__("c", 2),
+        lambda vocabulary: vocabulary.__delitem__("a"),
+        lambda vocabulary: vocabulary.update(c=2),
+        lambda vocabulary: vocabulary.setdefault("c", 2),
+        lambda vocabulary: vocabulary.pop("a"),
+        lambda vocabulary: vocabulary.popitem(),
+        lambda vocabulary: vocabulary.clear(),
+        lambda vocabulary: vocabulary.__ior__({"c": 2}),
+    ],
+)
+def test_vocabulary_refuses_every_edit(edit):
+    vocabulary = _vectors.Vocabulary({"a": 0, "b": 1})
+    with pytest.raises(TypeError, match=r"read-only.*dict\(vocabulary\)"):
+        edit(vocabulary)
+    assert vocabulary == {"a": 0, "b": 1}
+
+
+def test_vocabulary_reads_pickles_and_copies_like_a_dict():
+    import copy
+    import pickle
+
+    vocabulary = _vectors.Vocabulary({"a": 0, "b": 1})
+    assert isinstance(vocabulary, dict)
+    assert vocabulary["b"] == 1 and vocabulary.get("c", -1) == -1
+    assert "a" in vocabulary and "c" not in vocabulary
+    assert list(vocabulary) == ["a", "b"] and len(vocabulary) == 2
+    for restored in (
+        pickle.loads(pickle.dumps(vocabulary)),
+        copy.copy(vocabulary),
+        copy.deepcopy(vocabulary),
+    ):
+        assert type(restored) is _vectors.Vocabulary
+        assert list(restored.items()) == [("a", 0), ("b", 1)]
+    editable = dict(vocabulary)
+    editable["c"] = 2
+    assert "c" not in vocabulary
+
+
+def test_whole_table_vocabulary_is_built_once_per_table(small_table_path):
+    vocabulary = _vectors.table_vocabulary(small_table_path)
+    assert vocabulary is _vectors.table_vocabulary(small_table_path)
+    assert vocabulary == load_vectors(small_table_path).key_to_index
+
+
+def test_whole_table_vocabulary_of_keyed_vectors_is_a_copy(small_keyed_vectors):
+    vocabulary = _vectors.table_vocabulary(small_keyed_vectors)
+    assert vocabulary == small_keyed_vectors.key_to_index
+    assert vocabulary is not small_keyed_vectors.key_to_index
+    assert vocabulary is not _vectors.table_vocabulary(small_keyed_vectors)
