@@ -129,7 +129,8 @@ def remove_directions(
     array([[0., 3.]])
     """
     centred = np.asarray(table, dtype=np.float64) - mean
-    return centred - (centred @ directions.T) @ directions
+    centred -= (centred @ directions.T) @ directions
+    return centred
 
 
 def strip_leading_directions(
