@@ -58,6 +58,7 @@ def clear_caches() -> None:
     _text._counts_cache.clear()
     _embedding._factors_cache.clear()
     _embedding._guided_cache.clear()
+    _embedding._statistics_cache.clear()
 
 
 def best_time(function, repeats: int) -> float:

@@ -42,7 +42,8 @@ def _partition_statistics(embedding: FactorizedEmbedding, partition):
     # An empty partition adds nothing.
     if len(partition) == 0:
         return None
-    return embedding._statistics_of(partition)[0]
+    statistics, _, _ = embedding._statistics_of(partition)
+    return statistics
 
 
 def _add(parts):

@@ -68,6 +68,7 @@ from ._text import (
     check_documents,
     count_tokens,
     document_batches,
+    documents_key,
     idf_weights,
     pool,
     sif_weights,
@@ -90,6 +91,9 @@ SUBSPACES = ("documents", "words")
 _factors_cache = LRUCache(maxsize=16)
 # The same for the directions the documents and the labels pick.
 _guided_cache = LRUCache(maxsize=16)
+# The corpus statistics and counts of recently fitted documents: each fold of a
+# grid search is counted once however many candidates refit it.
+_statistics_cache = LRUCache(maxsize=16)
 
 
 @dataclass(frozen=True)
@@ -599,21 +603,33 @@ default="sif-weighted"
         source = source_key(self.vectors)
         return table, source, None if source is None else fingerprint(source)
 
-    def _statistics_of(self, X) -> tuple[CorpusStatistics, sp.csr_matrix]:
-        """Corpus statistics of the documents ``X``, and their token counts over
-        all rows of the table."""
+    def _statistics_of(self, X) -> tuple[CorpusStatistics, sp.csr_matrix, str | None]:
+        """Corpus statistics of the documents ``X``, their token counts over all
+        rows of the table (read-only), and a digest of the documents, or None
+        when they are not remembered (see :meth:`_is_one_batch`)."""
         table, _, table_key = self._table_and_keys()
-        if not self._is_one_batch(X):
-            table_key = None
         analyzer = self._build_analyzer()
-        batches = [
-            count_tokens(batch, analyzer, table.key_to_index, vocabulary_key=table_key)
-            for batch in document_batches(X, self.batch_size)
-        ]
-        if not batches:
-            raise ValueError("X is empty: fit needs at least one document")
-        counts = sp.vstack(batches, format="csr") if len(batches) > 1 else batches[0]
-        return CorpusStatistics.from_counts(counts), counts
+        key = None
+        if self._is_one_batch(X):
+            X = check_documents(X)
+            key = documents_key(X, analyzer, table_key)
+
+        def count():
+            batches = [
+                count_tokens(batch, analyzer, table.key_to_index)
+                for batch in document_batches(X, self.batch_size)
+            ]
+            if not batches:
+                raise ValueError("X is empty: fit needs at least one document")
+            counts = (
+                sp.vstack(batches, format="csr") if len(batches) > 1 else batches[0]
+            )
+            _read_only(counts.data, counts.indices, counts.indptr)
+            return CorpusStatistics.from_counts(counts), counts
+
+        if key is None:
+            return *count(), None
+        return *_statistics_cache.get_or_compute(key, count), key
 
     def _fit(self, X, y=None, *, partial: bool = False, return_counts: bool = False):
         """Fit; return the counts of ``X`` over ``vocabulary_`` if asked (or None
@@ -634,7 +650,9 @@ default="sif-weighted"
                 f"the fit documents; pass documents and their labels, fit(X, y) "
                 f"(got {'X=None' if X is None else 'y=None'})"
             )
-        statistics, counts = (None, None) if X is None else self._statistics_of(X)
+        statistics, counts, counts_key = (
+            (None, None, None) if X is None else self._statistics_of(X)
+        )
         labels = self._check_labels(counts, y) if self.supervised else None
         previous = getattr(self, "_corpus_statistics", None) if partial else None
         if previous is not None:
@@ -647,7 +665,7 @@ default="sif-weighted"
             or self.subspace == "documents"
         )
         kept_counts = self._fit_statistics(
-            statistics, counts if needs_counts else None, labels
+            statistics, counts if needs_counts else None, labels, counts_key=counts_key
         )
         if kept_counts is not None and self.pooling == "sif":
             self.common_component_ = common_component(
@@ -661,14 +679,17 @@ default="sif-weighted"
         counts: sp.csr_matrix | None = None,
         labels: np.ndarray | None = None,
         document_moments: Moments | None = None,
+        *,
+        counts_key: str | None = None,
     ) -> sp.csr_matrix | None:
         """Fit the factors and word weights from corpus statistics (None: no
         documents); return ``counts`` (over the whole table) restricted to the
         kept words, or None without counts.
 
         With ``subspace="documents"`` the documents' moments come from
-        ``counts`` or, when the documents are elsewhere (Dask partitions), are
-        given as ``document_moments`` (see :meth:`_document_moments`). The sif
+        ``counts`` (whose digest, if known, is ``counts_key``) or, when the
+        documents are elsewhere (Dask partitions), are given as
+        ``document_moments`` (see :meth:`_document_moments`). The sif
         common component needs the documents themselves and is left to the
         caller (see :func:`common_component`).
         """
@@ -728,9 +749,8 @@ default="sif-weighted"
             removed,
             (weighted_table, weighted_weights),
             kept_table,
-            kept_counts,
+            (kept_counts, counts_key, document_moments),
             labels,
-            document_moments,
         )
         if guided is not None:
             spectrum = truncate(guided, len(spectrum.components))
@@ -873,22 +893,23 @@ default="sif-weighted"
         removed,
         factorized,
         kept_table,
-        counts,
+        documents,
         labels,
-        document_moments,
     ) -> Spectrum | None:
         """All directions picked by the labels (``supervised``) and the
         documents (``subspace="documents"``), then by the variance of the words
         orthogonal to them, in the space the post-processing left (see
         :func:`guided_spectrum`); None when neither applies.
 
-        ``factorized`` holds the rows and weights that were factorized; the
-        documents come as ``counts`` over ``kept_table``'s rows or, from Dask
-        partitions, as their ``document_moments``. Like the factors, the result
-        does not depend on the rank (but for PPA's second pass, in
-        ``removed``) and is cached: a grid search over rank computes it once
-        per fold.
+        ``factorized`` holds the rows and weights that were factorized;
+        ``documents`` is ``(counts, counts_key, document_moments)``: the
+        documents' counts over ``kept_table``'s rows and the digest of the
+        documents (see :meth:`_statistics_of`), or, from Dask partitions, the
+        documents' moments. Like the factors, the result does not depend on the
+        rank (but for PPA's second pass, in ``removed``) and is cached: a grid
+        search over rank computes it once per fold.
         """
+        counts, counts_key, document_moments = documents
         if counts is None and document_moments is None:
             return None
         if not self.supervised and self.subspace != "documents":
@@ -924,15 +945,16 @@ default="sif-weighted"
 
         if factors_key is None:
             return compute()
-        documents_part = (
-            (counts.indptr, counts.indices, counts.data)
-            if document_moments is None
-            else (
+        if document_moments is not None:
+            documents_part = (
                 document_moments.count,
                 document_moments.total,
                 document_moments.outer,
             )
-        )
+        elif counts_key is not None:  # with factors_key, it fixes the counts
+            documents_part = (counts_key,)
+        else:
+            documents_part = (counts.indptr, counts.indices, counts.data)
         key = fingerprint(
             factors_key,
             removed,

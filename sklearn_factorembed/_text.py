@@ -257,8 +257,7 @@ def count_tokens(
     if not documents:
         return sp.csr_matrix((0, n_words))
     text = _SEPARATOR.join(documents)
-    # Joining is only unambiguous when no document holds the separator itself.
-    joinable = text.count(_SEPARATOR) == len(documents) - 1
+    joinable = _joinable(text, documents)
     if isinstance(analyzer, Analyzer) and analyzer.joins_documents and joinable:
 
         def count():
@@ -273,18 +272,57 @@ def count_tokens(
                 *_per_document_token_rows(documents, analyzer, vocabulary), n_words
             )
 
+    key = _documents_key(text, documents, analyzer, vocabulary_key)
+    if key is None:
+        return count()
+    # A copy, so that no caller can alter what the cache serves to the next.
+    return _counts_cache.get_or_compute(key, count).copy()
+
+
+def _joinable(text: str, documents: list[str]) -> bool:
+    # Joining is only unambiguous when no document holds the separator itself.
+    return text.count(_SEPARATOR) == len(documents) - 1
+
+
+def _documents_key(
+    text: str, documents: list[str], analyzer, vocabulary_key: str | None
+) -> str | None:
     cacheable = (
         vocabulary_key is not None
-        and joinable
         and isinstance(analyzer, Analyzer)
         and analyzer.tokenizer is None
         and len(text) <= _CACHED_MAX_CHARACTERS
+        and _joinable(text, documents)
     )
     if not cacheable:
-        return count()
-    key = fingerprint(vocabulary_key, analyzer.lowercase, analyzer.token_pattern, text)
-    # A copy, so that no caller can alter what the cache serves to the next.
-    return _counts_cache.get_or_compute(key, count).copy()
+        return None
+    return fingerprint(vocabulary_key, analyzer.lowercase, analyzer.token_pattern, text)
+
+
+def documents_key(
+    documents: list[str],
+    analyzer: Callable[[str], list[str]],
+    vocabulary_key: str | None,
+) -> str | None:
+    """A digest of what :func:`count_tokens` counts: the documents, how they
+    are tokenized and the vocabulary (fingerprinted as ``vocabulary_key``).
+
+    None when the counts are not to be remembered: no ``vocabulary_key``, an
+    arbitrary ``tokenizer`` callable, or more text than a cache entry should
+    hold.
+
+    Examples
+    --------
+    >>> key = documents_key(["a b", "c"], build_analyzer(), "vocabulary")
+    >>> key == documents_key(["a b", "c"], build_analyzer(), "vocabulary")
+    True
+    >>> key == documents_key(["a", "b c"], build_analyzer(), "vocabulary")
+    False
+    """
+    documents = list(documents)
+    return _documents_key(
+        _SEPARATOR.join(documents), documents, analyzer, vocabulary_key
+    )
 
 
 @dataclass(frozen=True)

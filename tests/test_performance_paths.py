@@ -259,6 +259,7 @@ def decompositions(monkeypatch):
     """Fresh caches, and a list that records every decomposition computed."""
     monkeypatch.setattr(_embedding, "_factors_cache", LRUCache(maxsize=16))
     monkeypatch.setattr(_embedding, "_guided_cache", LRUCache(maxsize=16))
+    monkeypatch.setattr(_embedding, "_statistics_cache", LRUCache(maxsize=16))
     monkeypatch.setattr(_text, "_counts_cache", LRUCache(maxsize=16))
     calls = []
     decompose = FactorizedEmbedding._decompose
@@ -415,6 +416,7 @@ def test_grid_search_scores_are_the_same_with_and_without_caches(
     cached = GridSearchCV(pipeline, grid, cv=3).fit(small_corpus, small_labels)
     monkeypatch.setattr(_embedding, "_factors_cache", LRUCache(maxsize=0))
     monkeypatch.setattr(_embedding, "_guided_cache", LRUCache(maxsize=0))
+    monkeypatch.setattr(_embedding, "_statistics_cache", LRUCache(maxsize=0))
     monkeypatch.setattr(_text, "_counts_cache", LRUCache(maxsize=0))
     uncached = GridSearchCV(pipeline, grid, cv=3).fit(small_corpus, small_labels)
     np.testing.assert_array_equal(
@@ -461,9 +463,31 @@ def test_counts_of_streams_and_long_inputs_are_not_cached(
     small_table_path, small_corpus, decompositions
 ):
     embedding = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
-    assert len(_text._counts_cache) == 1  # the fit corpus, one batch
+    assert len(_embedding._statistics_cache) == 1  # the fit corpus, one batch
+    clone(embedding).set_params(batch_size=50).fit(small_corpus)
+    clone(embedding).fit(document for document in small_corpus)
+    assert len(_embedding._statistics_cache) == 1
     embedding.transform(document for document in small_corpus)
     embedding.set_params(batch_size=50).transform(small_corpus)
-    assert len(_text._counts_cache) == 1
+    assert len(_text._counts_cache) == 0
     embedding.set_params(batch_size=10_000).transform(small_corpus)
-    assert len(_text._counts_cache) == 2
+    assert len(_text._counts_cache) == 1
+
+
+def test_refit_counts_the_documents_once_and_shares_them_read_only(
+    small_table_path, small_corpus, decompositions, monkeypatch
+):
+    calls = []
+    count = _embedding.count_tokens
+
+    def recording(*args, **kwargs):
+        calls.append(None)
+        return count(*args, **kwargs)
+
+    monkeypatch.setattr(_embedding, "count_tokens", recording)
+    first = FactorizedEmbedding(small_table_path, rank=6).fit(small_corpus)
+    clone(first).set_params(rank=3).fit(small_corpus)
+    assert len(calls) == 1
+    ((_, counts),) = _embedding._statistics_cache._entries.values()
+    with pytest.raises(ValueError, match="read-only"):
+        counts.data[0] = 0.0
