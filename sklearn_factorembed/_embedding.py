@@ -543,9 +543,10 @@ default="sif-weighted"
             return "KeyedVectors"
         return str(self.vectors)
 
-    def _factors_key(self, source, rows, weights, n_fitted, n_dims) -> str | None:
-        """What the rank-independent factors depend on, or None when they must
-        not be cached."""
+    def _factors_key(self, source, rows, weights_part, n_fitted, n_dims) -> str | None:
+        """What the rank-independent factors depend on (``weights_part``: the
+        row weights or what determines them), or None when they must not be
+        cached."""
         if source is None:
             return None
         if self.solver == "randomized":
@@ -558,7 +559,7 @@ default="sif-weighted"
         return fingerprint(
             source,
             _rows_part(rows),
-            weights,
+            weights_part,
             solver,
             self._postprocessing(n_fitted, n_dims),
         )
@@ -736,7 +737,10 @@ default="sif-weighted"
             self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
 
         n_fitted = n_words if weights is None else np.count_nonzero(weights)
-        factors_key = self._factors_key(source, rows, weights, n_fitted, n_dims)
+        # Without documents the weights follow from the rows kept (Zipf's law):
+        # no need to digest them.
+        weights_part = ("zipf", self.weighting) if statistics is None else weights
+        factors_key = self._factors_key(source, rows, weights_part, n_fitted, n_dims)
         factors = self._factors(table, rows, weights, factors_key)
         # Rows of zero weight move neither the mean nor the directions: they are
         # left out of the factorization (see _decompose) and only encoded.
