@@ -103,11 +103,14 @@ def weighted_moments(
     """Weighted mean row and weighted scatter matrix of the centred table.
 
     One pass over the rows, block by block, so ``table`` may be a memory-mapped
-    array of any length. Each block is shifted by a reference row near the mean
-    and scaled by ``sqrt(weights)``, so its product with itself is a symmetric
-    rank-k update (BLAS ``syrk``) in the table's own float precision on
-    small-magnitude values; the block sums are accumulated in float64 and the
-    shift is corrected exactly in float64 at the end.
+    array of any length. Each block is scaled by ``sqrt(weights)``, so its
+    product with itself is a symmetric rank-k update (BLAS ``syrk``) in the
+    table's own float precision; the block sums are accumulated in float64.
+    Rows far from the origin beside their spread are first shifted by a
+    reference row near the mean, so that the products stay small (the shift is
+    corrected exactly in float64 at the end); rows near it, as pretrained
+    tables' are, keep their precision unshifted (see :func:`_centre_first`) and
+    save that pass.
 
     Returns
     -------
@@ -132,14 +135,17 @@ def weighted_moments(
     block_weights = weights.astype(dtype)
     block_roots = np.sqrt(block_weights)
     shift = np.asarray(table[:_SHIFT_ROWS], dtype=np.float64).mean(axis=0)
-    shift_in_dtype = shift.astype(dtype)
+    shifted = _centre_first(table, shift)
+    shift_in_dtype = shift.astype(dtype) if shifted else np.zeros(n_dims, dtype)
     first = np.zeros(n_dims)
     second = np.zeros((n_dims, n_dims))
     for rows in _blocks(n_rows, _MOMENT_BLOCK_ROWS):
-        block = np.asarray(table[rows], dtype=dtype) - shift_in_dtype
+        block = np.asarray(table[rows], dtype=dtype)
+        if shifted:
+            block = block - shift_in_dtype
         first += block_weights[rows] @ block
-        block *= block_roots[rows, None]
-        second += block.T @ block
+        scaled = block * block_roots[rows, None]
+        second += scaled.T @ scaled
     offset = first / weight_sum
     mean = shift_in_dtype.astype(np.float64) + offset
     scatter = second - weight_sum * np.outer(offset, offset)
@@ -327,18 +333,19 @@ def truncate(spectrum: Spectrum, rank: int) -> Spectrum:
 
 
 def _centre_first(table: np.ndarray, mean: np.ndarray) -> bool:
-    """Whether :func:`encode` must centre the rows before the product, rather
-    than multiply the rows themselves and fold the mean into the offset.
+    """Whether products of the rows of ``table`` (:func:`encode`,
+    :func:`weighted_moments`) must run on the rows centred on ``mean`` rather
+    than on the rows themselves, with the mean folded in afterwards.
 
-    A product with the components rounds each code by about ``eps`` times the
-    norm of the row it multiplies: the row itself when the mean is folded in,
-    its deviation from the mean when centred first. Since ``||row|| <=
-    ||row - mean|| + ||mean||``, folding at most doubles that rounding while the
-    mean is no longer than the rows' root-mean-square deviation from it (GloVe:
-    1.4 beside 4.3), and it saves a pass over the table; a table far from the
-    origin beside its spread would leave the codes as differences of large
-    numbers, so it is centred first. The spread is estimated on rows spread
-    evenly through the table.
+    A product rounds each entry by about ``eps`` times the norms of the rows it
+    multiplies: the rows themselves when the mean is folded in, their
+    deviations from it when centred first. Since ``||row|| <= ||row - mean|| +
+    ||mean||``, folding at most doubles that rounding while the mean is no
+    longer than the rows' root-mean-square deviation from it (GloVe: 1.4 beside
+    4.3), and it saves a pass over the table; a table far from the origin
+    beside its spread would leave the results as differences of large numbers,
+    so it is centred first. The spread is estimated on rows spread evenly
+    through the table.
     """
     sample = np.asarray(
         table[:: max(1, table.shape[0] // _SHIFT_ROWS)], dtype=np.float64

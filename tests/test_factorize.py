@@ -9,6 +9,7 @@ from sklearn_factorembed._factorize import (
     SOLVERS,
     Moments,
     Spectrum,
+    _centre_first,
     decompose,
     encode,
     guided_spectrum,
@@ -247,6 +248,25 @@ def test_float32_moments_of_a_far_offset_table_keep_float64_accuracy():
     np.testing.assert_allclose(mean, exact_mean, rtol=1e-9)
     np.testing.assert_allclose(
         scatter, exact_scatter, rtol=1e-4, atol=1e-5 * np.abs(exact_scatter).max()
+    )
+
+
+def test_float32_moments_of_rows_near_the_origin_are_taken_unshifted_and_exact():
+    # A mean shorter than the spread (as in pretrained tables): no shift, and
+    # float32 rounding only.
+    rng = np.random.default_rng(12)
+    table64 = rng.normal(size=(30_000, 8)) * np.geomspace(2.0, 0.05, 8) + 0.3
+    table = table64.astype(np.float32)
+    assert not _centre_first(table, table64[:1024].mean(axis=0))
+    weights = rng.uniform(0.1, 2.0, size=len(table))
+    mean, scatter = weighted_moments(table, weights)
+    exact = table.astype(np.float64)
+    exact_mean = np.average(exact, axis=0, weights=weights)
+    centred = exact - exact_mean
+    exact_scatter = centred.T @ (centred * weights[:, None])
+    np.testing.assert_allclose(mean, exact_mean, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        scatter, exact_scatter, rtol=1e-5, atol=1e-6 * np.abs(exact_scatter).max()
     )
 
 
