@@ -233,6 +233,14 @@ def test_memory_mapped_table_in_several_blocks_matches_in_memory(tmp_path, monke
     np.testing.assert_allclose(blocked.singular_values, direct, rtol=1e-5)
 
 
+def _float64_moments(table, weights):
+    """Weighted mean and scatter of ``table``, plainly in float64."""
+    exact = table.astype(np.float64)
+    mean = np.average(exact, axis=0, weights=weights)
+    centred = exact - mean
+    return mean, centred.T @ (centred * weights[:, None])
+
+
 def test_float32_moments_of_a_far_offset_table_keep_float64_accuracy():
     # Rows far from the origin with a small spread: naive float32 sums of
     # squares would lose the variance to cancellation.
@@ -241,10 +249,7 @@ def test_float32_moments_of_a_far_offset_table_keep_float64_accuracy():
     table = table64.astype(np.float32)
     weights = rng.uniform(0.1, 2.0, size=len(table))
     mean, scatter = weighted_moments(table, weights)
-    exact = table.astype(np.float64)
-    exact_mean = np.average(exact, axis=0, weights=weights)
-    centred = exact - exact_mean
-    exact_scatter = centred.T @ (centred * weights[:, None])
+    exact_mean, exact_scatter = _float64_moments(table, weights)
     np.testing.assert_allclose(mean, exact_mean, rtol=1e-9)
     np.testing.assert_allclose(
         scatter, exact_scatter, rtol=1e-4, atol=1e-5 * np.abs(exact_scatter).max()
@@ -260,10 +265,7 @@ def test_float32_moments_of_rows_near_the_origin_are_taken_unshifted_and_exact()
     assert not _centre_first(table, table64[:1024].mean(axis=0))
     weights = rng.uniform(0.1, 2.0, size=len(table))
     mean, scatter = weighted_moments(table, weights)
-    exact = table.astype(np.float64)
-    exact_mean = np.average(exact, axis=0, weights=weights)
-    centred = exact - exact_mean
-    exact_scatter = centred.T @ (centred * weights[:, None])
+    exact_mean, exact_scatter = _float64_moments(table, weights)
     np.testing.assert_allclose(mean, exact_mean, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(
         scatter, exact_scatter, rtol=1e-5, atol=1e-6 * np.abs(exact_scatter).max()
