@@ -119,6 +119,11 @@ def fit_dask(embedding: FactorizedEmbedding, documents) -> FactorizedEmbedding:
             f"embedding must be a FactorizedEmbedding, got {type(embedding).__name__}"
         )
     embedding._validate_params()
+    if embedding.supervised:
+        raise ValueError(
+            "fit_dask does not support supervised=True: the discriminants need "
+            "every labelled document at once; use embedding.fit(X, y)"
+        )
     partitions = _collection(documents).to_delayed()
     statistics = dask.delayed(_add)(
         [dask.delayed(_partition_statistics)(embedding, part) for part in partitions]

@@ -109,3 +109,9 @@ def test_invalid_parameters_are_caught_before_counting(small_table_path, small_c
     bag = dask.bag.from_sequence(small_corpus)
     with pytest.raises(ValueError, match="pooling"):
         fit_dask(FactorizedEmbedding(small_table_path, pooling="median"), bag)
+
+
+def test_supervised_is_refused_before_counting(small_table_path, small_corpus):
+    bag = dask.bag.from_sequence(small_corpus)
+    with pytest.raises(ValueError, match="does not support supervised=True"):
+        fit_dask(FactorizedEmbedding(small_table_path, supervised=True), bag)
