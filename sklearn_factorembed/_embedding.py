@@ -861,14 +861,10 @@ default="sif-weighted"
             (counts.data, column_of_row[counts.indices], counts.indptr),
             shape=(counts.shape[0], len(used)),
         )
-        rows = np.asarray(kept_table[used], dtype=np.float64)
-        processed = (
-            rows - mean if removed is None else remove_directions(rows, mean, removed)
-        )
         word_weights = self.pooling_weights_
         return pool(
             counts,
-            processed,
+            remove_directions(kept_table[used], mean, removed),
             pooling=self.pooling,
             word_weights=None if word_weights is None else word_weights[used],
         )
@@ -922,10 +918,10 @@ default="sif-weighted"
         def compute():
             leading = guide = None
             if self.supervised:  # fit(X, y): the documents are in counts
-                documents = self._pooled_documents(
+                pooled = self._pooled_documents(
                     counts, kept_table, spectrum.mean, removed
                 )
-                leading = discriminant_directions(documents, labels)
+                leading = discriminant_directions(pooled, labels)
             if self.subspace == "documents":
                 moments = document_moments
                 if moments is None:
@@ -934,10 +930,7 @@ default="sif-weighted"
                     )
                 guide = moments.scatter
             table, weights = factorized
-            if removed is None:
-                processed = np.asarray(table, dtype=np.float64) - spectrum.mean
-            else:
-                processed = remove_directions(table, spectrum.mean, removed)
+            processed = remove_directions(table, spectrum.mean, removed)
             _, scatter = weighted_moments(
                 processed, normalize_weights(weights, len(processed))
             )

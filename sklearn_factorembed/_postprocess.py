@@ -118,9 +118,10 @@ def _check_n_removed(n_removed: int, n_available: int) -> None:
 
 
 def remove_directions(
-    table: np.ndarray, mean: np.ndarray, directions: np.ndarray
+    table: np.ndarray, mean: np.ndarray, directions: np.ndarray | None
 ) -> np.ndarray:
-    """Centre ``table`` on ``mean`` and project out the orthonormal ``directions``.
+    """Centre ``table`` on ``mean`` and project out the orthonormal ``directions``
+    (if any), in float64.
 
     Examples
     --------
@@ -129,7 +130,8 @@ def remove_directions(
     array([[0., 3.]])
     """
     centred = np.asarray(table, dtype=np.float64) - mean
-    centred -= (centred @ directions.T) @ directions
+    if directions is not None:
+        centred -= (centred @ directions.T) @ directions
     return centred
 
 
