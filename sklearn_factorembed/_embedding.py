@@ -502,7 +502,7 @@ default="sif-weighted"
                     "pass documents to fit, or set vocabulary to 'all', an int or "
                     "a list of words"
                 )
-            rows = np.flatnonzero(statistics.word_counts.toarray().ravel())
+            rows = statistics.words()
             if len(rows) == 0:
                 raise ValueError(
                     f"none of the {statistics.n_documents} fit documents contains "

@@ -376,11 +376,16 @@ class CorpusStatistics:
             row_vector(document_frequency[columns]),
         )
 
+    def words(self) -> np.ndarray:
+        """The words that occur, as sorted columns."""
+        return _sorted(self.word_counts).indices
+
     def kept(self, rows) -> tuple[np.ndarray, np.ndarray]:
-        """Word counts and document frequencies of the words ``rows``, dense."""
+        """Word counts and document frequencies of the words ``rows`` (a slice,
+        or sorted columns), dense."""
         return (
-            self.word_counts.toarray().ravel()[rows],
-            self.document_frequency.toarray().ravel()[rows],
+            _values_at(self.word_counts, rows),
+            _values_at(self.document_frequency, rows),
         )
 
     def __add__(self, other: CorpusStatistics) -> CorpusStatistics:
@@ -394,6 +399,24 @@ class CorpusStatistics:
             self.word_counts + other.word_counts,
             self.document_frequency + other.document_frequency,
         )
+
+
+def _sorted(vector: sp.csr_matrix) -> sp.csr_matrix:
+    return vector if vector.has_sorted_indices else vector.sorted_indices()
+
+
+def _values_at(vector: sp.csr_matrix, rows) -> np.ndarray:
+    """The entries of a (1, n) row vector at the sorted columns ``rows``, dense,
+    found among its stored entries rather than in a dense copy of all n."""
+    if isinstance(rows, slice):
+        return vector.toarray().ravel()[rows]
+    vector = _sorted(vector)
+    values = np.zeros(len(rows))
+    if vector.nnz:
+        positions = np.minimum(np.searchsorted(vector.indices, rows), vector.nnz - 1)
+        found = vector.indices[positions] == rows
+        values[found] = vector.data[positions[found]]
+    return values
 
 
 def idf_weights(document_frequency: np.ndarray, n_documents: int) -> np.ndarray:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from gensim.models import KeyedVectors
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -134,6 +135,21 @@ def test_corpus_statistics_add_up_to_those_of_the_whole(small_corpus):
     np.testing.assert_array_equal(
         summed.document_frequency.toarray()[0], (reference > 0).sum(0)
     )
+
+
+def test_corpus_statistics_give_their_words_and_values_at_any_columns():
+    counts = sp.csr_matrix(
+        np.array([[0.0, 2.0, 0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 3.0]])
+    )
+    statistics = CorpusStatistics.from_counts(counts)
+    statistics = statistics + CorpusStatistics.from_counts(counts[:1])
+    dense_counts = counts.toarray().sum(0) + counts[:1].toarray().sum(0)
+    dense_frequency = (counts.toarray() > 0).sum(0) + (counts[:1].toarray() > 0)[0]
+    np.testing.assert_array_equal(statistics.words(), np.flatnonzero(dense_counts))
+    for rows in (np.array([0, 1, 4, 5]), np.array([], dtype=int), slice(1, 4)):
+        word_counts, frequency = statistics.kept(rows)
+        np.testing.assert_array_equal(word_counts, dense_counts[rows])
+        np.testing.assert_array_equal(frequency, dense_frequency[rows])
 
 
 # -- batched and streaming transform ---------------------------------------------
