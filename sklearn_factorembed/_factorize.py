@@ -17,11 +17,15 @@ table by column-pivoted QR: orthogonal, cheaper to explain, never better than SV
 
 from __future__ import annotations
 
+import functools
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 from sklearn.utils.extmath import randomized_svd
+from threadpoolctl import ThreadpoolController
 
 SOLVERS = ("auto", "covariance", "full", "randomized", "qr")
 
@@ -97,6 +101,23 @@ def _blocks(n_rows: int, block_rows: int = _BLOCK_ROWS):
         yield slice(start, min(start + block_rows, n_rows))
 
 
+# threadpoolctl's limits are process-wide: one call at a time may set and
+# restore them, or two overlapping fits could leave BLAS on one thread.
+_blas_limit_lock = threading.Lock()
+
+
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def _blas_threads() -> int:
+    """The threads BLAS may use now (its own setting, ``OPENBLAS_NUM_THREADS``
+    and the like, or a ``threadpoolctl`` limit the caller set)."""
+    libraries = _threadpools().select(user_api="blas").lib_controllers
+    return max((library.num_threads for library in libraries), default=1)
+
+
 def weighted_moments(
     table: np.ndarray, weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +131,10 @@ def weighted_moments(
     reference row near the mean, so that the products stay small (the shift is
     corrected exactly in float64 at the end); rows near it, as pretrained
     tables' are, keep their precision unshifted (see :func:`_centre_first`) and
-    save that pass.
+    save that pass. The blocks are spread over as many threads as BLAS may use,
+    each running BLAS on one thread (a rank-k update of d columns barely gains
+    from more), and their sums are added in block order: the result does not
+    depend on the number of threads.
 
     Returns
     -------
@@ -137,15 +161,27 @@ def weighted_moments(
     shift = np.asarray(table[:_SHIFT_ROWS], dtype=np.float64).mean(axis=0)
     shifted = _centre_first(table, shift)
     shift_in_dtype = shift.astype(dtype) if shifted else np.zeros(n_dims, dtype)
-    first = np.zeros(n_dims)
-    second = np.zeros((n_dims, n_dims))
-    for rows in _blocks(n_rows, _MOMENT_BLOCK_ROWS):
+
+    def block_sums(rows):
         block = np.asarray(table[rows], dtype=dtype)
         if shifted:
             block = block - shift_in_dtype
-        first += block_weights[rows] @ block
         scaled = block * block_roots[rows, None]
-        second += scaled.T @ scaled
+        return block_weights[rows] @ block, scaled.T @ scaled
+
+    blocks = list(_blocks(n_rows, _MOMENT_BLOCK_ROWS))
+    n_threads = min(_blas_threads(), len(blocks))
+    with _blas_limit_lock, _threadpools().limit(limits=1, user_api="blas"):
+        if n_threads > 1:
+            with ThreadPoolExecutor(n_threads) as pool:
+                sums = list(pool.map(block_sums, blocks))
+        else:
+            sums = map(block_sums, blocks)
+        first = np.zeros(n_dims)
+        second = np.zeros((n_dims, n_dims))
+        for block_first, block_second in sums:
+            first += block_first
+            second += block_second
     offset = first / weight_sum
     mean = shift_in_dtype.astype(np.float64) + offset
     scatter = second - weight_sum * np.outer(offset, offset)

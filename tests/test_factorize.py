@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
+from sklearn_factorembed import _factorize
 from sklearn_factorembed._factorize import (
     SOLVERS,
     Moments,
@@ -270,6 +273,27 @@ def test_float32_moments_of_rows_near_the_origin_are_taken_unshifted_and_exact()
     np.testing.assert_allclose(
         scatter, exact_scatter, rtol=1e-5, atol=1e-6 * np.abs(exact_scatter).max()
     )
+
+
+def test_moments_do_not_depend_on_the_number_of_threads(monkeypatch):
+    rng = np.random.default_rng(13)
+    table = (rng.normal(size=(5 * 8_192 + 17, 7)) + 0.2).astype(np.float32)
+    weights = rng.uniform(0.1, 2.0, size=len(table))
+    monkeypatch.setattr(_factorize, "_blas_threads", lambda: 1)
+    serial = weighted_moments(table, weights)
+    monkeypatch.setattr(_factorize, "_blas_threads", lambda: 3)
+    threaded = weighted_moments(table, weights)
+    for one, other in zip(serial, threaded, strict=True):
+        assert one.tobytes() == other.tobytes()
+
+
+def test_concurrent_moments_leave_the_blas_threads_as_they_were():
+    rng = np.random.default_rng(14)
+    table = rng.normal(size=(3 * 8_192, 5)).astype(np.float32)
+    before = _factorize._blas_threads()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: weighted_moments(table, np.ones(len(table))), range(8)))
+    assert _factorize._blas_threads() == before
 
 
 # -- guided spectra and mergeable moments -----------------------------------------
