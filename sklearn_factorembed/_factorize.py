@@ -118,6 +118,23 @@ def _blas_threads() -> int:
     return max((library.num_threads for library in libraries), default=1)
 
 
+def _map_blocks(function, blocks: list) -> list:
+    """``[function(rows) for rows in blocks]``, the blocks spread over as many
+    threads as BLAS may use, each running BLAS on one thread.
+
+    Products of a block of rows with a few columns gain little from BLAS's own
+    threads; whole blocks in parallel do. Each block is computed the same way
+    whatever the number of threads, and the results come back in block order,
+    so that what the caller makes of them does not depend on it.
+    """
+    n_threads = min(_blas_threads(), len(blocks))
+    with _blas_limit_lock, _threadpools().limit(limits=1, user_api="blas"):
+        if n_threads < 2:
+            return [function(rows) for rows in blocks]
+        with ThreadPoolExecutor(n_threads) as pool:
+            return list(pool.map(function, blocks))
+
+
 def weighted_moments(
     table: np.ndarray, weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -131,10 +148,9 @@ def weighted_moments(
     reference row near the mean, so that the products stay small (the shift is
     corrected exactly in float64 at the end); rows near it, as pretrained
     tables' are, keep their precision unshifted (see :func:`_centre_first`) and
-    save that pass. The blocks are spread over as many threads as BLAS may use,
-    each running BLAS on one thread (a rank-k update of d columns barely gains
-    from more), and their sums are added in block order: the result does not
-    depend on the number of threads.
+    save that pass. The blocks run in parallel (see :func:`_map_blocks`) and
+    their sums are added in block order: the result does not depend on the
+    number of threads.
 
     Returns
     -------
@@ -169,19 +185,13 @@ def weighted_moments(
         scaled = block * block_roots[rows, None]
         return block_weights[rows] @ block, scaled.T @ scaled
 
-    blocks = list(_blocks(n_rows, _MOMENT_BLOCK_ROWS))
-    n_threads = min(_blas_threads(), len(blocks))
-    with _blas_limit_lock, _threadpools().limit(limits=1, user_api="blas"):
-        if n_threads > 1:
-            with ThreadPoolExecutor(n_threads) as pool:
-                sums = list(pool.map(block_sums, blocks))
-        else:
-            sums = map(block_sums, blocks)
-        first = np.zeros(n_dims)
-        second = np.zeros((n_dims, n_dims))
-        for block_first, block_second in sums:
-            first += block_first
-            second += block_second
+    first = np.zeros(n_dims)
+    second = np.zeros((n_dims, n_dims))
+    for block_first, block_second in _map_blocks(
+        block_sums, list(_blocks(n_rows, _MOMENT_BLOCK_ROWS))
+    ):
+        first += block_first
+        second += block_second
     offset = first / weight_sum
     mean = shift_in_dtype.astype(np.float64) + offset
     scatter = second - weight_sum * np.outer(offset, offset)
@@ -401,7 +411,8 @@ def encode(
     in float64, is subtracted from it (see :func:`_centre_first`); otherwise
     the rows are first centred on the mean rounded to the working precision
     (exact to that rounding), and the constant left by the rounding of the mean
-    is corrected from float64.
+    is corrected from float64. Blocks of rows are encoded in parallel (see
+    :func:`_map_blocks`), the same way whatever the number of threads.
 
     Examples
     --------
@@ -416,12 +427,15 @@ def encode(
     work_components = np.ascontiguousarray(components, dtype=work_dtype)
     offset = ((shift.astype(np.float64) - mean) @ components.T).astype(work_dtype)
     codes = np.empty((table.shape[0], components.shape[0]), dtype=dtype)
-    for rows in _blocks(table.shape[0], _BLOCK_ROWS):
+
+    def encode_block(rows):
         block = np.asarray(table[rows], dtype=work_dtype)
         if centre:
             block = block - shift
         np.matmul(block, work_components.T, out=codes[rows])
         codes[rows] += offset
+
+    _map_blocks(encode_block, list(_blocks(table.shape[0], _BLOCK_ROWS)))
     return codes
 
 

@@ -275,14 +275,21 @@ def test_float32_moments_of_rows_near_the_origin_are_taken_unshifted_and_exact()
     )
 
 
-def test_moments_do_not_depend_on_the_number_of_threads(monkeypatch):
+def test_moments_and_codes_do_not_depend_on_the_number_of_threads(monkeypatch):
     rng = np.random.default_rng(13)
     table = (rng.normal(size=(5 * 8_192 + 17, 7)) + 0.2).astype(np.float32)
     weights = rng.uniform(0.1, 2.0, size=len(table))
+    monkeypatch.setattr(_factorize, "_BLOCK_ROWS", 8_192)  # encode's blocks too
+
+    def moments_and_codes():
+        mean, scatter = weighted_moments(table, weights)
+        components = np.linalg.eigh(scatter)[1][:, ::-1][:, :3].T
+        return mean, scatter, encode(table, mean, components)
+
     monkeypatch.setattr(_factorize, "_blas_threads", lambda: 1)
-    serial = weighted_moments(table, weights)
+    serial = moments_and_codes()
     monkeypatch.setattr(_factorize, "_blas_threads", lambda: 3)
-    threaded = weighted_moments(table, weights)
+    threaded = moments_and_codes()
     for one, other in zip(serial, threaded, strict=True):
         assert one.tobytes() == other.tobytes()
 
