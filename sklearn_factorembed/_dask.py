@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._embedding import FactorizedEmbedding, common_component
+from ._embedding import FactorizedEmbedding, fit_from_statistics, fit_settings
 from ._factorize import Moments
-from ._text import count_tokens, document_batches
-from ._vectors import load_vectors
+from ._fit import pooled_gram, pooled_moments, select_rows
+from ._text import count_corpus, count_tokens, document_batches
+from ._vectors import load_table
 
 
 def _collection(documents):
@@ -42,12 +43,17 @@ def _partition_statistics(embedding: FactorizedEmbedding, partition):
     # An empty partition adds nothing.
     if len(partition) == 0:
         return None
-    statistics, _, _ = embedding._statistics_of(partition)
+    vocabulary = load_table(embedding.vectors).vocabulary
+    statistics, _ = count_corpus(
+        partition, embedding.build_analyzer(), vocabulary, embedding.batch_size
+    )
     return statistics
 
 
 def _add(parts):
     parts = [part for part in parts if part is not None]
+    if not parts:
+        return None
     total = parts[0]
     for part in parts[1:]:
         total = total + part
@@ -56,7 +62,7 @@ def _add(parts):
 
 def _partition_counts(embedding: FactorizedEmbedding, partition):
     """Token counts over ``vocabulary_`` of the partition, batch by batch."""
-    analyzer = embedding._build_analyzer()
+    analyzer = embedding.build_analyzer()
     for batch in document_batches(partition, embedding.batch_size):
         yield count_tokens(batch, analyzer, embedding.vocabulary_)
 
@@ -64,17 +70,23 @@ def _partition_counts(embedding: FactorizedEmbedding, partition):
 def _partition_gram(embedding: FactorizedEmbedding, partition) -> np.ndarray:
     gram = np.zeros((embedding.rank_, embedding.rank_))
     for counts in _partition_counts(embedding, partition):
-        gram += embedding._sif_gram(counts)
+        gram += pooled_gram(counts, embedding.embedding_, embedding.pooling_weights_)
     return gram
 
 
 def _partition_moments(
-    embedding: FactorizedEmbedding, partition, kept_table: np.ndarray
+    embedding: FactorizedEmbedding, partition, vectors: np.ndarray
 ) -> Moments:
-    moments = Moments.of(np.zeros((0, kept_table.shape[1])))
+    moments = Moments.zeros(vectors.shape[1])
     for counts in _partition_counts(embedding, partition):
-        moments = moments + embedding._document_moments(
-            counts, kept_table, embedding.mean_, embedding.removed_directions_
+        moments = moments + pooled_moments(
+            counts,
+            vectors,
+            embedding.mean_,
+            embedding.removed_directions_,
+            embedding.pooling,
+            embedding.pooling_weights_,
+            embedding.batch_size,
         )
     return moments
 
@@ -118,36 +130,33 @@ def fit_dask(embedding: FactorizedEmbedding, documents) -> FactorizedEmbedding:
         raise TypeError(
             f"embedding must be a FactorizedEmbedding, got {type(embedding).__name__}"
         )
-    embedding._validate_params()
+    fit_settings(embedding)  # validates the parameters before any work
     if embedding.supervised:
         raise ValueError(
             "fit_dask does not support supervised=True: the discriminants need "
             "every labelled document at once; use embedding.fit(X, y)"
         )
     partitions = _collection(documents).to_delayed()
-    statistics = dask.delayed(_add)(
-        [dask.delayed(_partition_statistics)(embedding, part) for part in partitions]
-    ).compute()
+
+    def add_up(part_sum, *args):
+        parts = [dask.delayed(part_sum)(embedding, part, *args) for part in partitions]
+        return dask.delayed(_add)(parts).compute()
+
+    statistics = add_up(_partition_statistics)
     if statistics is None or statistics.n_documents == 0:
         raise ValueError("documents is empty: fit needs at least one document")
-    embedding._fit_statistics(statistics)
+    fit_from_statistics(embedding, statistics)
+    moments = gram = None
     if embedding.subspace == "documents":
-        table = load_vectors(embedding.vectors)
-        kept_table = table.vectors[embedding._select_rows(table, statistics)]
-        moments = dask.delayed(_add)(
-            [
-                dask.delayed(_partition_moments)(embedding, part, kept_table)
-                for part in partitions
-            ]
-        ).compute()
+        table = load_table(embedding.vectors)
+        vectors = table.vectors[select_rows(table, embedding.vocabulary, statistics)]
+        moments = add_up(_partition_moments, vectors)
         # The factors are cached: this refit only picks the new directions.
-        embedding._fit_statistics(statistics, document_moments=moments)
+        fit_from_statistics(embedding, statistics, document_moments=moments)
     if embedding.pooling == "sif":
-        gram = dask.delayed(sum)(
-            [dask.delayed(_partition_gram)(embedding, part) for part in partitions]
-        ).compute()
-        embedding.common_component_ = common_component(gram).astype(
-            embedding.embedding_.dtype
+        gram = add_up(_partition_gram)
+        fit_from_statistics(
+            embedding, statistics, document_moments=moments, sif_gram=gram
         )
     return embedding
 

@@ -1,14 +1,17 @@
-"""FactorizedEmbedding: low-rank factorized word vectors as a text transformer."""
+"""FactorizedEmbedding: low-rank factorized word vectors as a text transformer.
+
+The estimator wires the package's modules into the scikit-learn API: it counts
+the fit documents (:mod:`._text`), hands the sums to the one fit path
+(:mod:`._fit`), and pools the fitted codes in ``transform``. It holds no math
+of its own.
+"""
 
 from __future__ import annotations
 
 import os
-import warnings
-from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
 from gensim.models import KeyedVectors
 from sklearn.base import (
     BaseEstimator,
@@ -29,158 +32,79 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from ._cache import LRUCache, fingerprint
-from ._factorize import (
-    SOLVERS,
-    Moments,
-    Spectrum,
-    decompose,
-    discriminant_directions,
-    encode,
-    guided_spectrum,
-    normalize_weights,
-    resolve_rank,
-    truncate,
-    weighted_moments,
-)
+from ._factorize import SOLVERS, Moments
+from ._fit import FitSettings, fit_state
 from ._persistence import load_estimator, save_estimator, write_keyed_vectors
-from ._postprocess import (
-    POSTPROCESSINGS,
-    abtt_spectrum,
-    default_n_removed,
-    dominant_directions,
-    remove_directions,
-    strip_leading_directions,
-)
-from ._quantize import (
-    default_subvectors,
-    dequantize_int8,
-    dequantize_product,
-    divisors,
-    quantize_int8,
-    quantize_product,
-)
+from ._postprocess import POSTPROCESSINGS
+from ._quantize import QUANTIZATIONS, STORED_ATTRIBUTES, stored_codes
 from ._text import (
     DEFAULT_TOKEN_PATTERN,
     POOLINGS,
+    WEIGHTINGS,
+    Analyzer,
     CorpusStatistics,
+    DocumentCounts,
     build_analyzer,
     check_documents,
+    count_corpus,
     count_tokens,
     document_batches,
-    documents_key,
-    idf_weights,
     pool,
-    sif_weights,
 )
-from ._vectors import (
-    DEFAULT_VECTORS,
-    Vocabulary,
-    load_vectors,
-    source_key,
-    table_vocabulary,
-)
+from ._vectors import DEFAULT_VECTORS, load_table
 
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 SPACES = ("codes", "reconstructed")
 SUBSPACES = ("documents", "words")
 
-# The rank-independent part of recent fits, so that a grid search over rank,
-# which refits the same folds once per rank, decomposes each fold once and only
-# truncates.
-_factors_cache = LRUCache(maxsize=16)
-# The same for the directions the documents and the labels pick.
-_guided_cache = LRUCache(maxsize=16)
-# The corpus statistics and counts of recently fitted documents: each fold of a
-# grid search is counted once however many candidates refit it.
-_statistics_cache = LRUCache(maxsize=16)
+
+def fit_settings(embedding: FactorizedEmbedding) -> FitSettings:
+    """Validate the parameters of ``embedding`` and return what a fit uses."""
+    embedding._validate_params()
+    if isinstance(embedding.rank, bool):  # an Integral to sklearn's validation
+        raise InvalidParameterError(
+            f"The 'rank' parameter of FactorizedEmbedding must be an int or a "
+            f"float in the range (0.0, 1.0), not a bool. Got {embedding.rank!r}."
+        )
+    return FitSettings.of(embedding.get_params())
 
 
-@dataclass(frozen=True)
-class _Factors:
-    """What a fit computes before knowing the rank (read-only arrays)."""
-
-    spectrum: Spectrum  # all directions of the (post-processed) weighted rows
-    removed: np.ndarray | None  # directions the first post-processing removed
-    vocabulary: Vocabulary  # read-only: estimators share it
-    table: np.ndarray  # the kept rows (a view of a memory map when contiguous)
-
-
-def _read_only(*arrays) -> None:
-    for array in arrays:
-        if array is not None:
-            array.setflags(write=False)
-
-
-WEIGHTINGS = ("frequency", "log-frequency")
-
-
-def frequency_weights(word_counts: np.ndarray, weighting: str) -> np.ndarray:
-    """Row weights of the factorization from token counts.
-
-    ``"frequency"`` is ``sqrt(count)``, ``"log-frequency"`` ``log(1 + count)``:
-    frequent words matter more than rare ones, but not in proportion to their
-    counts, which would hand the whole subspace to a few function words and
-    punctuation. The square root won on the classification and word-similarity
-    benchmarks (``benchmarks/quality.py``).
-
-    Examples
-    --------
-    >>> frequency_weights(np.array([0.0, 4.0]), "frequency")
-    array([0., 2.])
-    """
-    if weighting == "log-frequency":
-        return np.log1p(word_counts)
-    return np.sqrt(word_counts)
+def fit_from_statistics(
+    embedding: FactorizedEmbedding,
+    statistics: CorpusStatistics | None,
+    documents: DocumentCounts | None = None,
+    labels: np.ndarray | None = None,
+    *,
+    document_moments: Moments | None = None,
+    sif_gram: np.ndarray | None = None,
+) -> DocumentCounts | None:
+    """Fit ``embedding`` in place from sums over its fit corpus: the one entry
+    point of ``fit``, ``partial_fit`` and ``fit_dask`` (see
+    :func:`._fit.fit_state` for the arguments). Return the documents' counts
+    over the kept words (None without ``documents``)."""
+    attributes, kept_counts = fit_state(
+        load_table(embedding.vectors),
+        fit_settings(embedding),
+        statistics,
+        documents,
+        labels,
+        document_moments=document_moments,
+        sif_gram=sif_gram,
+    )
+    for name, value in attributes.items():
+        setattr(embedding, name, value)
+    return kept_counts
 
 
-def zipf_counts(table_rows: np.ndarray) -> np.ndarray:
-    """Relative token counts of words from their rows in a frequency-ordered table.
-
-    Pretrained tables (GloVe, word2vec, fastText) list words from the most to
-    the least frequent; by Zipf's law the word of row ``i`` occurs about
-    ``1 / (i + 1)`` times as often as the first.
-
-    Examples
-    --------
-    >>> zipf_counts(np.array([0, 1, 3]))
-    array([1.  , 0.5 , 0.25])
-    """
-    counts = np.add(table_rows, 1.0, dtype=np.float64)
-    return np.divide(1.0, counts, out=counts)
-
-
-def common_component(gram: np.ndarray) -> np.ndarray:
-    """The direction sif pooling removes, from the Gram matrix of pooled codes.
-
-    The top eigenvector of ``P.T @ P`` is the top right singular vector of the
-    pooled codes ``P`` (Arora et al., 2017), signed so that its largest entry is
-    positive; the Gram matrix is a sum over documents, so it can be accumulated
-    over batches or partitions.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> common_component(np.array([[1.0, 0.0], [0.0, 4.0]]))
-    array([0., 1.])
-    """
-    _, eigenvectors = np.linalg.eigh(gram)
-    direction = eigenvectors[:, -1]
-    return direction * np.sign(direction[np.argmax(np.abs(direction))])
-
-
-def _positive_rows(table, weights):
-    """The rows of positive weight, their weights and their indices; all rows,
-    not copied, when every weight is positive (or there are none)."""
-    if weights is None or np.all(weights > 0):
-        return table, weights, slice(None)
-    rows = np.flatnonzero(weights)
-    return table[rows], weights[rows], rows
-
-
-def _rows_part(rows):
-    """The kept rows, in a form :func:`fingerprint` digests."""
-    return (rows.start, rows.stop) if isinstance(rows, slice) else rows
+def _check_labels(y, n_documents: int) -> np.ndarray:
+    labels = np.asarray(y)
+    check_consistent_length(np.empty(n_documents), labels)
+    check_classification_targets(labels)
+    if len(np.unique(labels)) < 2:
+        raise ValueError(
+            f"supervised=True needs at least two classes in y, got "
+            f"{np.unique(labels)!r}"
+        )
+    return labels
 
 
 class FactorizedEmbedding(
@@ -225,20 +149,19 @@ class FactorizedEmbedding(
         (``"corpus"``), the whole table (``"all"``), its ``k`` first rows (``int``;
         pretrained tables are ordered by frequency), or the given words. With
         anything but ``"corpus"``, ``fit(None)`` is allowed. The default keeps
-        the model small (a code per corpus word: a 2.6 MB pickle on movie
-        reviews at rank 25); ``"all"`` keeps a code for every table word, so that words
-        unseen in ``fit`` still count in ``transform`` (about 1 point of accuracy
-        at rank 10 on movie reviews, ``benchmarks/quality.py``) at the cost of a
-        row per table word in ``embedding_`` (40 MB for GloVe at rank 25). Words
-        absent from the fit corpus are encoded, not fitted.
+        the model small (a code per corpus word); ``"all"`` keeps a code for
+        every table word, so that words unseen in ``fit`` still count in
+        ``transform``, at the cost of a row per table word in ``embedding_``.
+        Words absent from the fit corpus are encoded, not fitted.
     weighting : {"frequency", "log-frequency"} or None, default="frequency"
         ``"frequency"`` weighs each kept word by ``sqrt(count)`` of its count in
         the fit corpus (``"log-frequency"`` by ``log(1 + count)``), so the factors
         favour the words the task uses; words absent from the fit corpus get no
         weight (they are encoded, not fitted). Fitting without documents, the
-        counts are estimated from the order of the table by Zipf's law (see
-        :func:`zipf_counts`), which assumes the table lists words from the most
-        to the least frequent, as pretrained tables do. ``None`` weighs all kept
+        counts are estimated from the order of the table by Zipf's law (the
+        word of row ``i`` occurs about ``1 / (i + 1)`` times as often as the
+        first), which assumes the table lists words from the most to the least
+        frequent, as pretrained tables do. ``None`` weighs all kept
         words equally.
     pooling : {"mean", "sum", "max", "tfidf", "sif", "sif-weighted"}, \
 default="sif-weighted"
@@ -249,8 +172,8 @@ default="sif-weighted"
         top singular direction of the fit documents' codes (learned in ``fit``,
         never on the batch being transformed). Arora et al. remove that
         direction from uncentred vectors, where it is their common part; the
-        codes here are centred already, so it is mostly signal (removing it cost
-        8 to 10 points of accuracy on AG News), hence the default ``"sif-weighted"``.
+        codes here are centred already, so it is mostly signal (removing it costs
+        accuracy, see the README), hence the default ``"sif-weighted"``.
         Fitted without documents, ``p`` follows Zipf's law over the table order
         (see ``weighting``) and ``"sif"`` removes no direction.
     postprocess : {"abtt", "ppa"} or None, default="abtt"
@@ -276,9 +199,8 @@ default="sif-weighted"
         (post-processed) space as ``transform`` pools codes, i.e. the optimum
         of the reconstruction error of the pooled documents; words average out
         in a document along some directions and not others, and a classifier
-        of documents only sees what varies between documents (at ranks 5 and 10
-        it adds 0.6 to 2.4 points of accuracy on movie reviews and AG News,
-        ``benchmarks/quality.py``). Either way the codes are the projections
+        of documents only sees what varies between documents (the README's quality
+        table measures the gain). Either way the codes are the projections
         ``(E - mean_) @ components_.T`` of the word vectors and the attributes
         keep their meaning; the table's variance fills any direction the
         documents leave undetermined (fewer documents than dimensions). Fitted
@@ -428,7 +350,7 @@ default="sif-weighted"
         "token_pattern": [str],
         "tokenizer": [callable, None],
         "dtype": [type, str, np.dtype],
-        "quantization": [StrOptions({"int8", "pq"}), None],
+        "quantization": [StrOptions(set(QUANTIZATIONS)), None],
         "pq_subvectors": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -475,171 +397,26 @@ default="sif-weighted"
         self.random_state = random_state
         self.batch_size = batch_size
 
-    def _build_analyzer(self):
+    def build_analyzer(self) -> Analyzer:
+        """Return the function that turns one document into its tokens.
+
+        As scikit-learn's ``CountVectorizer.build_analyzer``: ``lowercase``,
+        then ``tokenizer`` or ``token_pattern``.
+
+        Examples
+        --------
+        >>> FactorizedEmbedding().build_analyzer()("It isn't bad.")
+        ['it', 'is', "n't", 'bad', '.']
+        """
         return build_analyzer(
             lowercase=self.lowercase,
             token_pattern=self.token_pattern,
             tokenizer=self.tokenizer,
         )
 
-    def _check_dtype(self) -> np.dtype:
-        try:
-            dtype = np.dtype(self.dtype)
-        except TypeError:
-            dtype = None
-        if dtype not in _FLOAT_DTYPES:
-            raise ValueError(
-                f"dtype={self.dtype!r} is not supported; use np.float32 or np.float64"
-            )
-        return dtype
-
-    def _select_rows(self, table: KeyedVectors, statistics):
-        """Rows of the table to keep."""
-        if isinstance(self.vocabulary, str) and self.vocabulary == "corpus":
-            if statistics is None:
-                raise ValueError(
-                    "vocabulary='corpus' takes its words from the fit documents; "
-                    "pass documents to fit, or set vocabulary to 'all', an int or "
-                    "a list of words"
-                )
-            rows = statistics.words()
-            if len(rows) == 0:
-                raise ValueError(
-                    f"none of the {statistics.n_documents} fit documents contains "
-                    f"a word of the table {self._vectors_name()!r}; check the "
-                    "tokenizer, lowercase and the language of the table"
-                )
-            return rows
-        if isinstance(self.vocabulary, str):
-            return slice(0, len(table))
-        if isinstance(self.vocabulary, Integral):
-            return slice(0, min(int(self.vocabulary), len(table)))
-        return self._rows_of_words(table, self.vocabulary)
-
-    def _rows_of_words(self, table: KeyedVectors, words) -> np.ndarray:
-        words = check_documents(words, name="vocabulary")
-        lookup = table.key_to_index
-        rows = np.array(
-            sorted({lookup[word] for word in words if word in lookup}),
-            dtype=np.int64,
-        )
-        if len(rows) == 0:
-            raise ValueError(
-                f"none of the {len(words)} words of vocabulary is in the table "
-                f"{self._vectors_name()!r}"
-            )
-        n_missing = len(set(words)) - len(rows)
-        if n_missing:
-            warnings.warn(
-                f"{n_missing} of the {len(set(words))} words of vocabulary are not "
-                f"in the table {self._vectors_name()!r} and are left out",
-                UserWarning,
-                stacklevel=3,
-            )
-        return rows
-
-    def _vectors_name(self) -> str:
-        if isinstance(self.vectors, KeyedVectors):
-            return "KeyedVectors"
-        return str(self.vectors)
-
-    def _factors_key(self, source, rows, weights_part, n_fitted, n_dims) -> str | None:
-        """What the rank-independent factors depend on (``weights_part``: the
-        row weights or what determines them), or None when they must not be
-        cached."""
-        if source is None:
-            return None
-        if self.solver == "randomized":
-            # Its directions depend on the number computed and on the seed.
-            if not isinstance(self.random_state, Integral):
-                return None
-            solver = ("randomized", self.rank, self.random_state)
-        else:
-            solver = self.solver
-        return fingerprint(
-            source,
-            _rows_part(rows),
-            weights_part,
-            solver,
-            self._postprocessing(n_fitted, n_dims),
-        )
-
-    def _factors(self, table: KeyedVectors, rows, weights, key) -> _Factors:
-        def compute():
-            # Gathering the rows of a memory map is a good part of a refit's
-            # cost: the gathered rows are kept with the factors.
-            kept_table = table.vectors[rows]
-            spectrum, removed = self._decompose(kept_table, weights)
-            _read_only(
-                spectrum.mean,
-                spectrum.components,
-                spectrum.singular_values,
-                removed,
-                kept_table,
-            )
-            if isinstance(rows, slice) and rows == slice(0, len(table)):
-                vocabulary = table_vocabulary(self.vectors)
-            else:
-                words = (
-                    table.index_to_key[rows]
-                    if isinstance(rows, slice)
-                    else list(map(table.index_to_key.__getitem__, rows.tolist()))
-                )
-                vocabulary = Vocabulary(zip(words, range(len(words)), strict=True))
-            return _Factors(spectrum, removed, vocabulary, kept_table)
-
-        return compute() if key is None else _factors_cache.get_or_compute(key, compute)
-
-    def _is_one_batch(self, X) -> bool:
-        """Whether ``X`` is a collection of at most ``batch_size`` documents.
-
-        Only then are its counts cached: a grid search refits and rescores whole
-        folds, while the batches of a long stream would only evict them.
-        """
-        return hasattr(X, "__len__") and len(X) <= self.batch_size
-
-    def _table_and_keys(self):
-        """The table, its source key and the fingerprint of its whole vocabulary."""
-        table = load_vectors(self.vectors)
-        source = source_key(self.vectors)
-        return table, source, None if source is None else fingerprint(source)
-
-    def _statistics_of(self, X) -> tuple[CorpusStatistics, sp.csr_matrix, str | None]:
-        """Corpus statistics of the documents ``X``, their token counts over all
-        rows of the table (read-only), and a digest of the documents, or None
-        when they are not remembered (see :meth:`_is_one_batch`)."""
-        table, _, table_key = self._table_and_keys()
-        analyzer = self._build_analyzer()
-        key = None
-        if self._is_one_batch(X):
-            X = check_documents(X)
-            key = documents_key(X, analyzer, table_key)
-
-        def count():
-            batches = [
-                count_tokens(batch, analyzer, table.key_to_index)
-                for batch in document_batches(X, self.batch_size)
-            ]
-            if not batches:
-                raise ValueError("X is empty: fit needs at least one document")
-            counts = (
-                sp.vstack(batches, format="csr") if len(batches) > 1 else batches[0]
-            )
-            _read_only(counts.data, counts.indices, counts.indptr)
-            return CorpusStatistics.from_counts(counts), counts
-
-        if key is None:
-            return *count(), None
-        return *_statistics_cache.get_or_compute(key, count), key
-
-    def _fit(self, X, y=None, *, partial: bool = False, return_counts: bool = False):
-        """Fit; return the counts of ``X`` over ``vocabulary_`` if asked (or None
-        when ``X`` is None)."""
-        if self.pooling == "tfidf" and X is None:
-            raise ValueError(
-                "pooling='tfidf' learns word weights from the fit documents; pass "
-                "documents to fit"
-            )
+    def _fit(self, X, y=None, *, partial: bool = False) -> DocumentCounts | None:
+        """Count ``X`` and fit from its statistics (added to the earlier ones
+        with ``partial``); return its counts over the kept words."""
         if self.supervised and partial:
             raise ValueError(
                 "partial_fit does not support supervised=True: the discriminants "
@@ -651,439 +428,20 @@ default="sif-weighted"
                 f"the fit documents; pass documents and their labels, fit(X, y) "
                 f"(got {'X=None' if X is None else 'y=None'})"
             )
-        statistics, counts, counts_key = (
-            (None, None, None) if X is None else self._statistics_of(X)
-        )
-        labels = self._check_labels(counts, y) if self.supervised else None
+        statistics = documents = labels = None
+        if X is not None:
+            statistics, documents = count_corpus(
+                X,
+                self.build_analyzer(),
+                load_table(self.vectors).vocabulary,
+                self.batch_size,
+            )
+        if self.supervised:
+            labels = _check_labels(y, statistics.n_documents)
         previous = getattr(self, "_corpus_statistics", None) if partial else None
         if previous is not None:
             statistics = previous + statistics
-        # Selecting the kept columns costs a pass over the counts: only when used.
-        needs_counts = (
-            return_counts
-            or self.pooling == "sif"
-            or self.supervised
-            or self.subspace == "documents"
-        )
-        kept_counts = self._fit_statistics(
-            statistics, counts if needs_counts else None, labels, counts_key=counts_key
-        )
-        if kept_counts is not None and self.pooling == "sif":
-            self.common_component_ = common_component(
-                self._sif_gram(kept_counts)
-            ).astype(self.embedding_.dtype)
-        return kept_counts
-
-    def _fit_statistics(
-        self,
-        statistics: CorpusStatistics | None,
-        counts: sp.csr_matrix | None = None,
-        labels: np.ndarray | None = None,
-        document_moments: Moments | None = None,
-        *,
-        counts_key: str | None = None,
-    ) -> sp.csr_matrix | None:
-        """Fit the factors and word weights from corpus statistics (None: no
-        documents); return ``counts`` (over the whole table) restricted to the
-        kept words, or None without counts.
-
-        With ``subspace="documents"`` the documents' moments come from
-        ``counts`` (whose digest, if known, is ``counts_key``) or, when the
-        documents are elsewhere (Dask partitions), are given as
-        ``document_moments`` (see :meth:`_document_moments`). The sif
-        common component needs the documents themselves and is left to the
-        caller (see :func:`common_component`).
-        """
-        if isinstance(self.rank, bool):  # an Integral to sklearn's validation
-            raise InvalidParameterError(
-                f"The 'rank' parameter of FactorizedEmbedding must be an int or a "
-                f"float in the range (0.0, 1.0), not a bool. Got {self.rank!r}."
-            )
-        dtype = self._check_dtype()
-        table, source, _ = self._table_and_keys()
-        self._corpus_statistics = statistics
-        rows = self._select_rows(table, statistics)
-        n_words = len(range(len(table))[rows]) if isinstance(rows, slice) else len(rows)
-        n_dims = table.vectors.shape[1]
-        if isinstance(self.rank, Integral) and self.rank > n_dims:
-            raise ValueError(
-                f"rank={self.rank} exceeds the vector size {n_dims} of "
-                f"{self._vectors_name()!r}"
-            )
-        if isinstance(self.rank, Integral) and self.rank > n_words:
-            raise ValueError(
-                f"rank={self.rank} exceeds the {n_words} words kept in the "
-                "vocabulary; use a lower rank or a larger vocabulary"
-            )
-        kept_counts = None if counts is None else counts[:, rows].tocsr()
-
-        if statistics is None:
-            word_counts = zipf_counts(np.arange(len(table))[rows])
-        else:
-            word_counts, document_frequency = statistics.kept(rows)
-        weights = None
-        if self.weighting is not None:
-            weights = frequency_weights(word_counts, self.weighting)
-            if not weights.any():  # no kept word occurs in the corpus
-                weights = None
-
-        self.pooling_weights_ = None
-        self.common_component_ = None
-        if self.pooling == "tfidf":
-            self.pooling_weights_ = idf_weights(
-                document_frequency, statistics.n_documents
-            ).astype(dtype)
-        elif self.pooling in ("sif", "sif-weighted"):
-            self.pooling_weights_ = sif_weights(word_counts).astype(dtype)
-
-        n_fitted = n_words if weights is None else np.count_nonzero(weights)
-        # Without documents the weights follow from the rows kept (Zipf's law):
-        # no need to digest them.
-        weights_part = ("zipf", self.weighting) if statistics is None else weights
-        factors_key = self._factors_key(source, rows, weights_part, n_fitted, n_dims)
-        factors = self._factors(table, rows, weights, factors_key)
-        # Rows of zero weight move neither the mean nor the directions: they are
-        # left out of the factorization (see _decompose) and only encoded.
-        kept_table = factors.table
-        weighted_table, weighted_weights, _ = _positive_rows(kept_table, weights)
-        spectrum, removed = self._truncate(factors, weighted_table, weighted_weights)
-        guided = self._guided_spectrum(
-            factors_key,
-            spectrum,
-            removed,
-            (weighted_table, weighted_weights),
-            kept_table,
-            (kept_counts, counts_key, document_moments),
-            labels,
-        )
-        if guided is not None:
-            spectrum = truncate(guided, len(spectrum.components))
-        self.rank_ = len(spectrum.components)
-        self.removed_directions_ = None if removed is None else removed.astype(dtype)
-
-        self.vocabulary_ = factors.vocabulary
-        self._vocabulary_key = (
-            None if source is None else fingerprint(source, _rows_part(rows))
-        )
-        self.embedding_ = encode(kept_table, spectrum.mean, spectrum.components, dtype)
-        # C order whatever the solver returned, so that products with the
-        # components are the same after a save and load (np.load gives C order).
-        self.components_ = np.ascontiguousarray(spectrum.components, dtype=dtype)
-        self.mean_ = spectrum.mean.astype(dtype)
-        self.singular_values_ = spectrum.singular_values.astype(dtype)
-        self.explained_variance_ratio_ = spectrum.explained_variance_ratio.astype(dtype)
-        self.reconstruction_error_ = spectrum.relative_error
-        self.n_parameters_ = n_words * self.rank_ + self.rank_ * n_dims + n_dims
-        self.compression_ratio_ = n_words * n_dims / self.n_parameters_
-        self._quantize(weights)
-        return kept_counts
-
-    def _quantize(self, weights: np.ndarray | None) -> None:
-        """Store the codes of ``embedding_`` quantized; replace it by their
-        dequantized form, so that every method pools what is stored."""
-        self.quantized_codes_ = None
-        self.code_scales_ = None
-        self.code_offsets_ = None
-        self.codebooks_ = None
-        n_words = len(self.embedding_)
-        if self.quantization is None:
-            self.bytes_per_word_ = float(self.embedding_.itemsize * self.rank_)
-            return
-        if self.quantization == "int8":
-            self.quantized_codes_, self.code_scales_, self.code_offsets_ = (
-                quantize_int8(self.embedding_)
-            )
-            shared = self.code_scales_.nbytes + self.code_offsets_.nbytes
-        else:
-            n_subvectors = (
-                default_subvectors(self.rank_)
-                if self.pq_subvectors is None
-                else self.pq_subvectors
-            )
-            if self.rank_ % n_subvectors:
-                raise ValueError(
-                    f"pq_subvectors={n_subvectors} does not divide rank_="
-                    f"{self.rank_}; use one of {divisors(self.rank_)}"
-                )
-            self.quantized_codes_, self.codebooks_ = quantize_product(
-                self.embedding_,
-                n_subvectors,
-                sample_weight=weights,
-                random_state=self.random_state,
-            )
-            shared = self.codebooks_.nbytes
-        self.bytes_per_word_ = (self.quantized_codes_.nbytes + shared) / n_words
-        self.embedding_ = self._dequantize()
-
-    def _dequantize(self) -> np.ndarray:
-        if self.codebooks_ is not None:
-            return dequantize_product(
-                self.quantized_codes_, self.codebooks_, dtype=self.components_.dtype
-            )
-        return dequantize_int8(
-            self.quantized_codes_,
-            self.code_scales_,
-            self.code_offsets_,
-            dtype=self.components_.dtype,
-        )
-
-    # With quantization, ``embedding_`` is a derived array, rebuilt from the
-    # quantized codes in ``__setstate__``: pickles (and ``save``, which stores
-    # the state returned here) carry only the quantized form, so their size
-    # shows the gain. It stays a plain attribute rather than a property so that
-    # unquantized models and every method see one ``embedding_`` as before.
-    def __getstate__(self):
-        state = super().__getstate__()
-        if state.get("quantized_codes_") is not None:
-            state = {key: value for key, value in state.items() if key != "embedding_"}
-        return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if getattr(self, "quantized_codes_", None) is not None:
-            self.embedding_ = self._dequantize()
-
-    def _pooled_documents(
-        self,
-        counts: sp.csr_matrix,
-        kept_table: np.ndarray,
-        mean: np.ndarray,
-        removed: np.ndarray | None,
-    ) -> np.ndarray:
-        """The documents of ``counts`` (over ``kept_table``'s rows) pooled in the
-        d-dim space, centred on ``mean`` and post-processed (``removed``
-        projected out), float64; from the rows of the words they use only."""
-        present = np.zeros(counts.shape[1], dtype=bool)
-        present[counts.indices] = True
-        used = np.flatnonzero(present)
-        column_of_row = np.cumsum(present) - 1
-        counts = sp.csr_matrix(
-            (counts.data, column_of_row[counts.indices], counts.indptr),
-            shape=(counts.shape[0], len(used)),
-        )
-        word_weights = self.pooling_weights_
-        return pool(
-            counts,
-            remove_directions(kept_table[used], mean, removed),
-            pooling=self.pooling,
-            word_weights=None if word_weights is None else word_weights[used],
-        )
-
-    def _document_moments(
-        self,
-        counts: sp.csr_matrix,
-        kept_table: np.ndarray,
-        mean: np.ndarray,
-        removed: np.ndarray | None,
-    ) -> Moments:
-        """Moments of the non-empty documents of ``counts``, pooled as by
-        :meth:`_pooled_documents`, ``batch_size`` documents at a time (bounded
-        memory); they add up over batches and partitions."""
-        moments = Moments.of(np.zeros((0, kept_table.shape[1])))
-        for start in range(0, counts.shape[0], self.batch_size):
-            batch = counts[start : start + self.batch_size]
-            documents = self._pooled_documents(batch, kept_table, mean, removed)
-            moments = moments + Moments.of(documents[np.diff(batch.indptr) > 0])
-        return moments
-
-    def _guided_spectrum(
-        self,
-        factors_key,
-        spectrum,
-        removed,
-        factorized,
-        kept_table,
-        documents,
-        labels,
-    ) -> Spectrum | None:
-        """All directions picked by the labels (``supervised``) and the
-        documents (``subspace="documents"``), then by the variance of the words
-        orthogonal to them, in the space the post-processing left (see
-        :func:`guided_spectrum`); None when neither applies.
-
-        ``factorized`` holds the rows and weights that were factorized;
-        ``documents`` is ``(counts, counts_key, document_moments)``: the
-        documents' counts over ``kept_table``'s rows and the digest of the
-        documents (see :meth:`_statistics_of`), or, from Dask partitions, the
-        documents' moments. Like the factors, the result does not depend on the
-        rank (but for PPA's second pass, in ``removed``) and is cached: a grid
-        search over rank computes it once per fold.
-        """
-        counts, counts_key, document_moments = documents
-        if counts is None and document_moments is None:
-            return None
-        if not self.supervised and self.subspace != "documents":
-            return None
-
-        def compute():
-            leading = guide = None
-            if self.supervised:  # fit(X, y): the documents are in counts
-                pooled = self._pooled_documents(
-                    counts, kept_table, spectrum.mean, removed
-                )
-                leading = discriminant_directions(pooled, labels)
-            if self.subspace == "documents":
-                moments = document_moments
-                if moments is None:
-                    moments = self._document_moments(
-                        counts, kept_table, spectrum.mean, removed
-                    )
-                guide = moments.scatter
-            table, weights = factorized
-            processed = remove_directions(table, spectrum.mean, removed)
-            _, scatter = weighted_moments(
-                processed, normalize_weights(weights, len(processed))
-            )
-            guided = guided_spectrum(
-                spectrum.mean, scatter, leading=leading, guide=guide
-            )
-            _read_only(guided.components, guided.singular_values)
-            return guided
-
-        if factors_key is None:
-            return compute()
-        if document_moments is not None:
-            documents_part = (
-                document_moments.count,
-                document_moments.total,
-                document_moments.outer,
-            )
-        elif counts_key is not None:  # with factors_key, it fixes the counts
-            documents_part = (counts_key,)
-        else:
-            documents_part = (counts.indptr, counts.indices, counts.data)
-        key = fingerprint(
-            factors_key,
-            removed,
-            self.subspace,
-            self.supervised,
-            labels,
-            self.pooling,
-            self.pooling_weights_,
-            *documents_part,
-        )
-        return _guided_cache.get_or_compute(key, compute)
-
-    def _postprocessing(self, n_rows: int, n_dims: int) -> tuple[str | None, int]:
-        """The post-processing to apply to ``n_rows`` x ``n_dims`` fitted rows,
-        and the directions each pass removes.
-
-        ``n_removed="auto"`` removes ``d / 100`` directions (at least 1) but
-        never so many that the rank would not fit: ``rank=d`` keeps the table
-        whole, with no post-processing.
-        """
-        if self.postprocess is None:
-            return None, 0
-        if self.n_removed != "auto":
-            return self.postprocess, int(self.n_removed)
-        n_passes = 2 if self.postprocess == "ppa" else 1
-        rank = self.rank if isinstance(self.rank, Integral) else 1
-        room = max(0, min(n_rows, n_dims) - rank) // n_passes
-        n_removed = min(default_n_removed(n_dims), room)
-        return (self.postprocess, n_removed) if n_removed else (None, 0)
-
-    def _check_labels(self, counts: sp.csr_matrix, y) -> np.ndarray:
-        labels = np.asarray(y)
-        check_consistent_length(counts, labels)
-        check_classification_targets(labels)
-        if len(np.unique(labels)) < 2:
-            raise ValueError(
-                f"supervised=True needs at least two classes in y, got "
-                f"{np.unique(labels)!r}"
-            )
-        return labels
-
-    def _decompose(self, kept_table: np.ndarray, weights: np.ndarray | None):
-        """The rank-independent factorization: all directions of the weighted,
-        (first-pass) post-processed rows of positive weight, and the directions
-        the post-processing removed (None without it)."""
-        kept_table, weights, _ = _positive_rows(kept_table, weights)
-        # Tables loaded from a name or a path were checked once when loaded
-        # (_vectors._check_table); a KeyedVectors object is checked here, before
-        # post-processing, so that every path gives this error.
-        if isinstance(self.vectors, KeyedVectors) and not np.all(
-            np.isfinite(kept_table)
-        ):
-            raise ValueError(
-                f"the table {self._vectors_name()!r} holds NaN or infinite values"
-            )
-        postprocess, n_removed = self._postprocessing(*kept_table.shape)
-        if postprocess is not None and self.solver in ("auto", "covariance"):
-            # From the table's moments: no post-processed copy of the table.
-            return abtt_spectrum(kept_table, weights, n_removed)
-        mean, removed, table = None, None, kept_table
-        if postprocess is not None:
-            mean, removed = dominant_directions(kept_table, weights, n_removed)
-            table = remove_directions(kept_table, mean, removed)
-        # PPA's second pass removes n_removed directions of the codes: factorize
-        # to that many more so that rank_ informative directions remain.
-        n_extra = n_removed if postprocess == "ppa" else 0
-        spectrum = decompose(
-            table,
-            weights,
-            solver=self.solver,
-            n_components=(
-                self.rank + n_extra if isinstance(self.rank, Integral) else None
-            ),
-            random_state=self.random_state,
-        )
-        mean = spectrum.mean if mean is None else mean
-        # The post-processed table is centred; its codes take the original mean.
-        return Spectrum(
-            mean, spectrum.components, spectrum.singular_values, spectrum.total_variance
-        ), removed
-
-    def _truncate(self, factors: _Factors, table: np.ndarray, weights):
-        """Cut the factors to the rank asked (PPA's second pass included); return
-        the spectrum and every direction the post-processing removed.
-
-        ``table`` and ``weights`` are the rows of positive weight, those
-        :meth:`_decompose` factorized.
-        """
-        n_words, n_dims = table.shape
-        postprocess, n_removed = self._postprocessing(n_words, n_dims)
-        n_passes = {None: 0, "abtt": 1, "ppa": 2}[postprocess]
-        n_available = min(n_words, n_dims) - n_passes * n_removed
-        if n_available < (self.rank if isinstance(self.rank, Integral) else 1):
-            raise ValueError(
-                f"rank={self.rank} exceeds the {n_available} directions left of "
-                f"the {min(n_words, n_dims)} available once postprocess="
-                f"{postprocess!r} removes n_removed={n_removed} direction(s) "
-                f"{n_passes} time(s); lower rank or n_removed"
-            )
-        spectrum, removed = factors.spectrum, factors.removed
-        rank = min(resolve_rank(self.rank, spectrum), n_available)
-        n_extra = n_removed if postprocess == "ppa" else 0
-        spectrum = truncate(spectrum, rank + n_extra)
-        if postprocess == "ppa":
-            # The components are orthogonal to the first removed directions, so
-            # the raw rows give the codes of the post-processed ones.
-            codes = encode(table, spectrum.mean, spectrum.components, np.float64)
-            spectrum, second = strip_leading_directions(
-                spectrum, codes, weights, n_removed
-            )
-            removed = np.vstack([removed, second])
-        return spectrum, removed
-
-    def _sif_gram(self, counts: sp.csr_matrix) -> np.ndarray:
-        """``P.T @ P`` (float64) of the sif-pooled codes ``P`` of the documents
-        counted in ``counts`` (over ``vocabulary_``), before the common component
-        is removed. A sum over documents: it adds up across batches."""
-        pooled = pool(
-            counts, self.embedding_, pooling="sif", word_weights=self.pooling_weights_
-        ).astype(np.float64)
-        return pooled.T @ pooled
-
-    def _pool(self, counts: sp.csr_matrix) -> np.ndarray:
-        codes = pool(
-            counts,
-            self.embedding_,
-            pooling=self.pooling,
-            word_weights=self.pooling_weights_,
-        )
-        if self.common_component_ is not None:
-            codes -= np.outer(codes @ self.common_component_, self.common_component_)
-        return codes
+        return fit_from_statistics(self, statistics, documents, labels)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
@@ -1154,10 +512,19 @@ default="sif-weighted"
         -------
         ndarray of shape (n_documents, rank_)
         """
-        counts = self._fit(X, y, return_counts=True)
+        counts = self._fit(X, y)
         if counts is None:
             raise ValueError("fit_transform needs documents; X is None")
-        return self._pool(counts)
+        return self._pool(counts.matrix)
+
+    def _pool(self, counts) -> np.ndarray:
+        return pool(
+            counts,
+            self.embedding_,
+            pooling=self.pooling,
+            word_weights=self.pooling_weights_,
+            common_component=self.common_component_,
+        )
 
     def transform(self, X):
         """Pool the codes of each document's known tokens.
@@ -1174,15 +541,13 @@ default="sif-weighted"
         ndarray of shape (n_documents, rank_)
         """
         check_is_fitted(self)
-        analyzer = self._build_analyzer()
-        vocabulary_key = getattr(self, "_vocabulary_key", None)
-        if not self._is_one_batch(X):
-            vocabulary_key = None
+        analyzer = self.build_analyzer()
+        # A whole collection is remembered (a grid search rescores its folds);
+        # the batches of a long stream would only evict it.
+        remember = hasattr(X, "__len__") and len(X) <= self.batch_size
         codes = [
             self._pool(
-                count_tokens(
-                    batch, analyzer, self.vocabulary_, vocabulary_key=vocabulary_key
-                )
+                count_tokens(batch, analyzer, self.vocabulary_, remember=remember)
             )
             for batch in document_batches(X, self.batch_size)
         ]
@@ -1394,6 +759,55 @@ default="sif-weighted"
             for name, value in self.__getstate__().items()
             if name.endswith("_") and isinstance(value, np.ndarray)
         )
+
+    # With quantization, ``embedding_`` is derived: pickles and model files
+    # carry the stored codes of the quantized-codes object instead, under their
+    # public names, and it is rebuilt from them when unpickled.
+    def __getstate__(self):
+        # A copy: BaseEstimator may return the instance's own __dict__.
+        state = dict(super().__getstate__())
+        quantized = state.pop("_quantized", None)
+        if "rank_" in state:
+            if quantized is not None:
+                del state["embedding_"]
+                state.update(quantized.stored_attributes())
+            else:
+                state.update(dict.fromkeys(STORED_ATTRIBUTES))
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        stored = {name: state.pop(name, None) for name in STORED_ATTRIBUTES}
+        super().__setstate__(state)
+        self._quantized = stored_codes(stored)
+        if self._quantized is not None:
+            self.embedding_ = self._quantized.dequantize(self.components_.dtype)
+
+    def _stored(self, name: str):
+        check_is_fitted(self)
+        if self._quantized is None:
+            return None
+        return self._quantized.stored_attributes()[name]
+
+    @property
+    def quantized_codes_(self):
+        """With ``quantization``, the stored word codes (see the class docs)."""
+        return self._stored("quantized_codes_")
+
+    @property
+    def code_scales_(self):
+        """With ``quantization="int8"``, the step of each code column."""
+        return self._stored("code_scales_")
+
+    @property
+    def code_offsets_(self):
+        """With ``quantization="int8"``, the value of level 0 of each column."""
+        return self._stored("code_offsets_")
+
+    @property
+    def codebooks_(self):
+        """With ``quantization="pq"``, the centroids of each group of columns."""
+        return self._stored("codebooks_")
 
     @property
     def _n_features_out(self):

@@ -601,25 +601,68 @@ class Moments:
     """
 
     count: int
-    total: np.ndarray
-    outer: np.ndarray
+    sum: np.ndarray  # of the samples
+    outer_sum: np.ndarray  # of their outer products
 
     @classmethod
     def of(cls, samples: np.ndarray) -> Moments:
         samples = np.asarray(samples, dtype=np.float64)
         return cls(len(samples), samples.sum(axis=0), samples.T @ samples)
 
+    @classmethod
+    def zeros(cls, n_dims: int) -> Moments:
+        """The moments of no sample, to add others to."""
+        return cls.of(np.zeros((0, n_dims)))
+
     def __add__(self, other: Moments) -> Moments:
         return Moments(
             self.count + other.count,
-            self.total + other.total,
-            self.outer + other.outer,
+            self.sum + other.sum,
+            self.outer_sum + other.outer_sum,
         )
 
     @property
     def scatter(self) -> np.ndarray:
         """``sum_i (x_i - mean)(x_i - mean)^T`` (zeros without samples)."""
         if self.count == 0:
-            return np.zeros_like(self.outer)
-        scatter = self.outer - np.outer(self.total, self.total) / self.count
+            return np.zeros_like(self.outer_sum)
+        scatter = self.outer_sum - np.outer(self.sum, self.sum) / self.count
         return (scatter + scatter.T) / 2
+
+
+def common_component(gram: np.ndarray) -> np.ndarray:
+    """The direction sif pooling removes, from the Gram matrix of pooled codes.
+
+    The top eigenvector of ``P.T @ P`` is the top right singular vector of the
+    pooled codes ``P`` (Arora et al., 2017), signed so that its largest entry is
+    positive; the Gram matrix is a sum over documents, so it can be accumulated
+    over batches or partitions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> common_component(np.array([[1.0, 0.0], [0.0, 4.0]]))
+    array([0., 1.])
+    """
+    _, eigenvectors = np.linalg.eigh(gram)
+    direction = eigenvectors[:, -1]
+    return direction * np.sign(direction[np.argmax(np.abs(direction))])
+
+
+def positive_rows(table: np.ndarray, weights: np.ndarray | None):
+    """The rows of positive weight and their weights; all rows, not copied,
+    when every weight is positive (or there are none).
+
+    Rows of zero weight move neither the mean nor the directions of a weighted
+    factorization, so they are left out of it (and only encoded).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> positive_rows(np.eye(3), np.array([1.0, 0.0, 2.0]))[1]
+    array([1., 2.])
+    """
+    if weights is None or np.all(weights > 0):
+        return table, weights
+    rows = np.flatnonzero(weights)
+    return table[rows], weights[rows]

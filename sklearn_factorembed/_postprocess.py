@@ -19,17 +19,170 @@ factorizing their result to ``rank + D`` directions and applying
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from numbers import Integral
+
 import numpy as np
 
 from ._factorize import (
     Spectrum,
     decompose,
+    encode,
     normalize_weights,
+    resolve_rank,
     scatter_spectrum,
+    truncate,
     weighted_moments,
 )
 
 POSTPROCESSINGS = ("abtt", "ppa")
+
+
+@dataclass(frozen=True)
+class Postprocessing:
+    """The post-processing of a factorization: ``method`` (None, ``"abtt"`` or
+    ``"ppa"``) and the directions each of its passes removes."""
+
+    method: str | None = None
+    n_removed: int = 0
+
+    @property
+    def n_passes(self) -> int:
+        return {None: 0, "abtt": 1, "ppa": 2}[self.method]
+
+    @property
+    def n_extra(self) -> int:
+        """Directions to factorize beyond the rank, for PPA's second pass."""
+        return self.n_removed if self.method == "ppa" else 0
+
+    @classmethod
+    def plan(
+        cls,
+        method: str | None,
+        n_removed: int | str,
+        rank: int | float,
+        n_rows: int,
+        n_dims: int,
+    ) -> Postprocessing:
+        """The post-processing ``method`` makes of ``n_rows`` x ``n_dims`` rows.
+
+        ``n_removed="auto"`` removes ``d / 100`` directions (at least 1) but
+        never so many that an int ``rank`` would not fit: ``rank=d`` keeps the
+        table whole, with no post-processing.
+
+        Examples
+        --------
+        >>> Postprocessing.plan("abtt", "auto", 25, 1000, 50)
+        Postprocessing(method='abtt', n_removed=1)
+        >>> Postprocessing.plan("abtt", "auto", 50, 1000, 50)
+        Postprocessing(method=None, n_removed=0)
+        """
+        if method is None:
+            return cls()
+        if n_removed != "auto":
+            return cls(method, int(n_removed))
+        n_passes = cls(method).n_passes
+        room = max(0, min(n_rows, n_dims) - (rank if isinstance(rank, Integral) else 1))
+        n_removed = min(default_n_removed(n_dims), room // n_passes)
+        return cls(method, n_removed) if n_removed else cls()
+
+
+def factorize(
+    table: np.ndarray,
+    weights: np.ndarray | None,
+    postprocessing: Postprocessing,
+    *,
+    solver: str = "auto",
+    rank: int | float | None = None,
+    random_state=None,
+) -> tuple[Spectrum, np.ndarray | None]:
+    """The rank-independent factorization of ``table`` after the first pass of
+    its post-processing: all directions of the post-processed, weighted rows
+    (with the table's own mean), and the directions the pass removed (None
+    without post-processing).
+
+    ``rank`` is only used by the ``"randomized"`` solver, which computes that
+    many directions (plus those PPA's second pass removes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = np.random.default_rng(0).normal(size=(200, 3)) * [5.0, 2.0, 1.0]
+    >>> spectrum, removed = factorize(table, None, Postprocessing("abtt", 1))
+    >>> np.round(np.abs(removed), 1), np.round(np.abs(spectrum.components[0]), 1)
+    (array([[1., 0., 0.]]), array([0., 1., 0.]))
+    """
+    if postprocessing.method is not None and solver in ("auto", "covariance"):
+        # From the table's moments: no post-processed copy of the table.
+        return abtt_spectrum(table, weights, postprocessing.n_removed)
+    mean, removed, processed = None, None, table
+    if postprocessing.method is not None:
+        mean, removed = dominant_directions(table, weights, postprocessing.n_removed)
+        processed = remove_directions(table, mean, removed)
+    spectrum = decompose(
+        processed,
+        weights,
+        solver=solver,
+        n_components=(
+            rank + postprocessing.n_extra if isinstance(rank, Integral) else None
+        ),
+        random_state=random_state,
+    )
+    mean = spectrum.mean if mean is None else mean
+    # The post-processed table is centred; its codes take the original mean.
+    return Spectrum(
+        mean, spectrum.components, spectrum.singular_values, spectrum.total_variance
+    ), removed
+
+
+def truncate_postprocessed(
+    spectrum: Spectrum,
+    removed: np.ndarray | None,
+    table: np.ndarray,
+    weights: np.ndarray | None,
+    postprocessing: Postprocessing,
+    rank: int | float,
+) -> tuple[Spectrum, np.ndarray | None]:
+    """Cut a factorization (of :func:`factorize`) to ``rank``, PPA's second pass
+    included; return the spectrum and every direction the post-processing
+    removed.
+
+    ``table`` and ``weights`` are the rows that were factorized.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = np.random.default_rng(0).normal(size=(200, 6))
+    >>> plan = Postprocessing("ppa", 1)
+    >>> spectrum, removed = truncate_postprocessed(
+    ...     *factorize(table, None, plan), table, None, plan, rank=3
+    ... )
+    >>> spectrum.components.shape, removed.shape
+    ((3, 6), (2, 6))
+    """
+    n_words, n_dims = table.shape
+    n_available = min(n_words, n_dims) - postprocessing.n_passes * (
+        postprocessing.n_removed
+    )
+    if n_available < (rank if isinstance(rank, Integral) else 1):
+        raise ValueError(
+            f"rank={rank} exceeds the {n_available} directions left of the "
+            f"{min(n_words, n_dims)} available once postprocess="
+            f"{postprocessing.method!r} removes n_removed="
+            f"{postprocessing.n_removed} direction(s) {postprocessing.n_passes} "
+            "time(s); lower rank or n_removed"
+        )
+    n_kept = min(resolve_rank(rank, spectrum), n_available)
+    spectrum = truncate(spectrum, n_kept + postprocessing.n_extra)
+    if postprocessing.method == "ppa":
+        # The components are orthogonal to the first removed directions, so
+        # the raw rows give the codes of the post-processed ones.
+        codes = encode(table, spectrum.mean, spectrum.components, np.float64)
+        spectrum, second = strip_leading_directions(
+            spectrum, codes, weights, postprocessing.n_removed
+        )
+        removed = np.vstack([removed, second])
+    return spectrum, removed
 
 
 def default_n_removed(n_dims: int) -> int:

@@ -2,7 +2,10 @@
 
 Numeric only: numpy and scikit-learn's k-means, no text. Each scheme has one
 function that learns its parameters and encodes the rows in one go (the rows to
-encode are those the parameters are learned from), and one that dequantizes.
+encode are those the parameters are learned from), and one that dequantizes;
+:func:`quantize` wraps either in a quantized-codes object (:class:`Int8Codes`,
+:class:`ProductCodes`) that dequantizes, counts its bytes and lists the arrays
+a model stores.
 
 - int8: each column ``j`` is stored as ``q[:, j]`` in [-128, 127] with
   ``x ~= offsets[j] + scales[j] * q`` (affine: the column's range is split into 255
@@ -16,6 +19,7 @@ encode are those the parameters are learned from), and one that dequantizes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
@@ -26,6 +30,114 @@ from ._factorize import normalize_weights
 
 INT8_LEVELS = 255
 PQ_CENTROIDS = 256
+QUANTIZATIONS = ("int8", "pq")
+# The fitted attributes that store quantized codes, in an estimator's state.
+STORED_ATTRIBUTES = ("quantized_codes_", "code_scales_", "code_offsets_", "codebooks_")
+
+
+@dataclass(frozen=True)
+class Int8Codes:
+    """Codes stored as int8 levels, with a scale and an offset per column."""
+
+    levels: np.ndarray
+    scales: np.ndarray
+    offsets: np.ndarray
+
+    def dequantize(self, dtype=np.float32) -> np.ndarray:
+        return dequantize_int8(self.levels, self.scales, self.offsets, dtype=dtype)
+
+    @property
+    def nbytes(self) -> int:
+        return self.levels.nbytes + self.scales.nbytes + self.offsets.nbytes
+
+    def stored_attributes(self) -> dict[str, np.ndarray | None]:
+        return {
+            "quantized_codes_": self.levels,
+            "code_scales_": self.scales,
+            "code_offsets_": self.offsets,
+            "codebooks_": None,
+        }
+
+
+@dataclass(frozen=True)
+class ProductCodes:
+    """Codes stored as one centroid index per group of columns."""
+
+    indices: np.ndarray
+    codebooks: np.ndarray
+
+    def dequantize(self, dtype=np.float32) -> np.ndarray:
+        return dequantize_product(self.indices, self.codebooks, dtype=dtype)
+
+    @property
+    def nbytes(self) -> int:
+        return self.indices.nbytes + self.codebooks.nbytes
+
+    def stored_attributes(self) -> dict[str, np.ndarray | None]:
+        return {
+            "quantized_codes_": self.indices,
+            "code_scales_": None,
+            "code_offsets_": None,
+            "codebooks_": self.codebooks,
+        }
+
+
+def quantize(
+    codes: np.ndarray,
+    method: str,
+    *,
+    n_subvectors: int | None = None,
+    sample_weight: np.ndarray | None = None,
+    random_state=None,
+) -> Int8Codes | ProductCodes:
+    """Quantize ``codes`` with ``method`` (``"int8"`` or ``"pq"``).
+
+    ``n_subvectors`` (``"pq"`` only; None: :func:`default_subvectors`),
+    ``sample_weight`` and ``random_state`` are those of
+    :func:`quantize_product`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> codes = np.random.default_rng(0).normal(size=(100, 4))
+    >>> quantized = quantize(codes, "int8")
+    >>> quantized.nbytes, quantized.dequantize().shape
+    (432, (100, 4))
+    """
+    if method == "int8":
+        return Int8Codes(*quantize_int8(codes))
+    if method != "pq":
+        raise ValueError(f"quantization={method!r} is not one of {QUANTIZATIONS}")
+    n_columns = np.shape(codes)[1]
+    if n_subvectors is None:
+        n_subvectors = default_subvectors(n_columns)
+    if n_columns % n_subvectors:
+        raise ValueError(
+            f"pq_subvectors={n_subvectors} does not divide rank_={n_columns}; use "
+            f"one of {divisors(n_columns)}"
+        )
+    return ProductCodes(
+        *quantize_product(
+            codes,
+            n_subvectors,
+            sample_weight=sample_weight,
+            random_state=random_state,
+        )
+    )
+
+
+def stored_codes(attributes: dict) -> Int8Codes | ProductCodes | None:
+    """The quantized codes stored in ``attributes`` (as
+    ``stored_attributes`` gives them), or None when they hold none."""
+    if attributes.get("quantized_codes_") is None:
+        return None
+    if attributes.get("codebooks_") is not None:
+        return ProductCodes(attributes["quantized_codes_"], attributes["codebooks_"])
+    return Int8Codes(
+        attributes["quantized_codes_"],
+        attributes["code_scales_"],
+        attributes["code_offsets_"],
+    )
 
 
 def quantize_int8(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

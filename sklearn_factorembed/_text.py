@@ -1,8 +1,10 @@
-"""Text handling: validating documents, tokenizing, counting, pooling.
+"""Text handling: validating documents, tokenizing, counting, word weights, pooling.
 
 Documents become a sparse (n_documents x n_words) count matrix; pooling word codes
 into document codes is then a sparse-dense product, with no Python loop per
-document outside tokenization itself.
+document outside tokenization itself. The corpus statistics learned from the
+counts (word counts, document frequencies) give the word weights of the
+factorization and of pooling.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain, islice, repeat
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._cache import LRUCache, fingerprint
+from ._cache import cached, fingerprint
 
 # Pretrained tables (GloVe, word2vec) were built from text tokenized the Penn
 # Treebank way: clitics ("'s", "n't") and punctuation are tokens of their own,
@@ -25,6 +28,7 @@ DEFAULT_TOKEN_PATTERN = (
 )
 
 POOLINGS = ("mean", "sum", "max", "tfidf", "sif", "sif-weighted")
+WEIGHTINGS = ("frequency", "log-frequency")
 SIF_SMOOTHING = 1e-3
 
 # A batch of documents is tokenized as one string joined by this character. It is
@@ -35,9 +39,6 @@ SIF_SMOOTHING = 1e-3
 _SEPARATOR = "\x00"
 _STR_TYPES = frozenset({str, np.str_})
 
-# Counts of recent batches, so that a grid search over rank, which refits and
-# rescores the same folds once per rank, tokenizes each fold once.
-_counts_cache = LRUCache(maxsize=16)
 # Larger batches are not cached (about 1M tokens, 12 MB of counts): bounded memory
 # matters more than a hit.
 _CACHED_MAX_CHARACTERS = 4_000_000
@@ -124,6 +125,14 @@ class Analyzer:
         if self.tokenizer is not None:
             return self.tokenizer(document)
         return re.findall(self.token_pattern, document)
+
+    @property
+    def fingerprint(self) -> str | None:
+        """A digest of how documents are tokenized; None with a ``tokenizer``
+        callable, which can't be digested."""
+        if self.tokenizer is not None:
+            return None
+        return fingerprint(self.lowercase, self.token_pattern)
 
     @property
     def joins_documents(self) -> bool:
@@ -214,12 +223,39 @@ def _count_matrix(rows, boundaries, n_words: int) -> sp.csr_matrix:
     return counts
 
 
+def _counted_inputs(documents, analyzer, vocabulary, *, remember=False):
+    if not remember or sum(map(len, documents)) > _CACHED_MAX_CHARACTERS:
+        return None
+    return (documents, analyzer, vocabulary)
+
+
+@cached("counts", maxsize=16, key=_counted_inputs)
+def _count_tokens(documents, analyzer, vocabulary, *, remember=False):
+    n_words = len(vocabulary)
+    if not documents:
+        return sp.csr_matrix((0, n_words))
+    text = _SEPARATOR.join(documents)
+    # Joining is only unambiguous when no document holds the separator itself.
+    joinable = text.count(_SEPARATOR) == len(documents) - 1
+    if isinstance(analyzer, Analyzer) and analyzer.joins_documents and joinable:
+        joined = text.lower() if analyzer.lowercase else text
+        counts = _count_matrix(
+            *_joined_token_rows(joined, analyzer, vocabulary), n_words
+        )
+    else:
+        counts = _count_matrix(
+            *_per_document_token_rows(documents, analyzer, vocabulary), n_words
+        )
+    _read_only(counts)
+    return counts
+
+
 def count_tokens(
     documents: list[str],
     analyzer: Callable[[str], list[str]],
     vocabulary: dict[str, int],
     *,
-    vocabulary_key: str | None = None,
+    remember: bool = False,
 ) -> sp.csr_matrix:
     """Count the tokens of each document that are in ``vocabulary``.
 
@@ -234,17 +270,18 @@ def count_tokens(
         From a document to its tokens, as :func:`build_analyzer` returns.
     vocabulary : dict of str to int
         Token -> column.
-    vocabulary_key : str, default=None
-        A fingerprint of ``vocabulary``'s content. When given (and the analyzer
-        is a pattern, not an arbitrary callable), the counts are memoized under it
-        and a digest of the documents, so that refitting and rescoring the same
-        documents (a grid search over rank) tokenizes them once.
+    remember : bool, default=False
+        Keep the counts in a process cache, keyed by the documents, the
+        analyzer and the vocabulary (unless the analyzer holds a ``tokenizer``
+        callable, or the documents more text than an entry should hold), so
+        that rescoring the same documents (a grid search over rank) tokenizes
+        them once.
 
     Returns
     -------
     csr_matrix of shape (n_documents, len(vocabulary)), float64
         Entry (i, j) is how often word j occurs in document i; tokens outside
-        the vocabulary are dropped.
+        the vocabulary are dropped. Read-only when remembered.
 
     Examples
     --------
@@ -253,76 +290,71 @@ def count_tokens(
     array([[2., 1.],
            [0., 0.]])
     """
-    n_words = len(vocabulary)
-    if not documents:
-        return sp.csr_matrix((0, n_words))
-    text = _SEPARATOR.join(documents)
-    joinable = _joinable(text, documents)
-    if isinstance(analyzer, Analyzer) and analyzer.joins_documents and joinable:
-
-        def count():
-            joined = text.lower() if analyzer.lowercase else text
-            return _count_matrix(
-                *_joined_token_rows(joined, analyzer, vocabulary), n_words
-            )
-    else:
-
-        def count():
-            return _count_matrix(
-                *_per_document_token_rows(documents, analyzer, vocabulary), n_words
-            )
-
-    key = _documents_key(text, documents, analyzer, vocabulary_key)
-    if key is None:
-        return count()
-    # A copy, so that no caller can alter what the cache serves to the next.
-    return _counts_cache.get_or_compute(key, count).copy()
+    return _count_tokens(documents, analyzer, vocabulary, remember=remember)
 
 
-def _joinable(text: str, documents: list[str]) -> bool:
-    # Joining is only unambiguous when no document holds the separator itself.
-    return text.count(_SEPARATOR) == len(documents) - 1
+def _read_only(counts: sp.csr_matrix) -> None:
+    for array in (counts.data, counts.indices, counts.indptr):
+        array.setflags(write=False)
 
 
-def _documents_key(
-    text: str, documents: list[str], analyzer, vocabulary_key: str | None
-) -> str | None:
-    cacheable = (
-        vocabulary_key is not None
-        and isinstance(analyzer, Analyzer)
-        and analyzer.tokenizer is None
-        and len(text) <= _CACHED_MAX_CHARACTERS
-        and _joinable(text, documents)
-    )
-    if not cacheable:
-        return None
-    return fingerprint(vocabulary_key, analyzer.lowercase, analyzer.token_pattern, text)
+@dataclass(frozen=True)
+class DocumentCounts:
+    """Token counts of documents over a vocabulary, read-only, and a digest of
+    what they count (None when it is not known, as for a stream)."""
+
+    matrix: sp.csr_matrix
+    fingerprint: str | None
+
+    def columns(self, rows) -> DocumentCounts:
+        """The counts of the words ``rows`` (a slice or sorted columns)."""
+        matrix = self.matrix[:, rows].tocsr()
+        _read_only(matrix)
+        rows_part = (rows.start, rows.stop) if isinstance(rows, slice) else rows
+        return DocumentCounts(matrix, fingerprint(self, rows_part))
 
 
-def documents_key(
-    documents: list[str],
-    analyzer: Callable[[str], list[str]],
-    vocabulary_key: str | None,
-) -> str | None:
-    """A digest of what :func:`count_tokens` counts: the documents, how they
-    are tokenized and the vocabulary (fingerprinted as ``vocabulary_key``).
+def count_corpus(
+    documents, analyzer: Analyzer, vocabulary: dict[str, int], batch_size: int
+) -> tuple[CorpusStatistics, DocumentCounts]:
+    """The corpus statistics and token counts of a fit corpus, ``batch_size``
+    documents at a time.
 
-    None when the counts are not to be remembered: no ``vocabulary_key``, an
-    arbitrary ``tokenizer`` callable, or more text than a cache entry should
-    hold.
-
-    Examples
-    --------
-    >>> key = documents_key(["a b", "c"], build_analyzer(), "vocabulary")
-    >>> key == documents_key(["a b", "c"], build_analyzer(), "vocabulary")
-    True
-    >>> key == documents_key(["a", "b c"], build_analyzer(), "vocabulary")
-    False
+    A collection of at most ``batch_size`` documents is remembered (see
+    :func:`count_tokens`): a grid search refits and rescores whole folds, while
+    the batches of a long stream would only evict them.
     """
-    documents = list(documents)
-    return _documents_key(
-        _SEPARATOR.join(documents), documents, analyzer, vocabulary_key
-    )
+    if hasattr(documents, "__len__") and len(documents) <= batch_size:
+        return _count_collection(check_documents(documents), analyzer, vocabulary)
+    return _counted(_batch_counts(documents, analyzer, vocabulary, batch_size), None)
+
+
+def _batch_counts(documents, analyzer, vocabulary, batch_size):
+    batches = [
+        count_tokens(batch, analyzer, vocabulary)
+        for batch in document_batches(documents, batch_size)
+    ]
+    if not batches:
+        raise ValueError("X is empty: fit needs at least one document")
+    return sp.vstack(batches, format="csr") if len(batches) > 1 else batches[0]
+
+
+def _collection_inputs(documents, analyzer, vocabulary):
+    if sum(map(len, documents)) > _CACHED_MAX_CHARACTERS:
+        return None
+    return (documents, analyzer, vocabulary)
+
+
+@cached("corpora", maxsize=16, key=_collection_inputs)
+def _count_collection(documents, analyzer, vocabulary):
+    counts = _batch_counts(documents, analyzer, vocabulary, max(1, len(documents)))
+    inputs = _collection_inputs(documents, analyzer, vocabulary)
+    return _counted(counts, None if inputs is None else fingerprint(*inputs))
+
+
+def _counted(counts, digest):
+    _read_only(counts)
+    return CorpusStatistics.from_counts(counts), DocumentCounts(counts, digest)
 
 
 @dataclass(frozen=True)
@@ -376,11 +408,21 @@ class CorpusStatistics:
             row_vector(document_frequency[columns]),
         )
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """A digest of the statistics (computed once: they are read-only)."""
+        return fingerprint(
+            self.n_documents,
+            self.word_counts.indices,
+            self.word_counts.data,
+            self.document_frequency.data,
+        )
+
     def words(self) -> np.ndarray:
         """The words that occur, as sorted columns."""
         return _sorted(self.word_counts).indices
 
-    def kept(self, rows) -> tuple[np.ndarray, np.ndarray]:
+    def counts_at(self, rows) -> tuple[np.ndarray, np.ndarray]:
         """Word counts and document frequencies of the words ``rows`` (a slice,
         or sorted columns), dense."""
         return (
@@ -419,6 +461,40 @@ def _values_at(vector: sp.csr_matrix, rows) -> np.ndarray:
     return values
 
 
+def frequency_weights(word_counts: np.ndarray, weighting: str) -> np.ndarray:
+    """Row weights of the factorization from token counts.
+
+    ``"frequency"`` is ``sqrt(count)``, ``"log-frequency"`` ``log(1 + count)``:
+    frequent words matter more than rare ones, but not in proportion to their
+    counts, which would hand the whole subspace to a few function words and
+    punctuation.
+
+    Examples
+    --------
+    >>> frequency_weights(np.array([0.0, 4.0]), "frequency")
+    array([0., 2.])
+    """
+    if weighting == "log-frequency":
+        return np.log1p(word_counts)
+    return np.sqrt(word_counts)
+
+
+def zipf_counts(table_rows: np.ndarray) -> np.ndarray:
+    """Relative token counts of words from their rows in a frequency-ordered table.
+
+    Pretrained tables (GloVe, word2vec, fastText) list words from the most to
+    the least frequent; by Zipf's law the word of row ``i`` occurs about
+    ``1 / (i + 1)`` times as often as the first.
+
+    Examples
+    --------
+    >>> zipf_counts(np.array([0, 1, 3]))
+    array([1.  , 0.5 , 0.25])
+    """
+    counts = np.add(table_rows, 1.0, dtype=np.float64)
+    return np.divide(1.0, counts, out=counts)
+
+
 def idf_weights(document_frequency: np.ndarray, n_documents: int) -> np.ndarray:
     """Smoothed inverse document frequency, as scikit-learn's TfidfTransformer."""
     return np.log((1 + n_documents) / (1 + document_frequency)) + 1.0
@@ -439,6 +515,7 @@ def pool(
     *,
     pooling: str,
     word_weights: np.ndarray | None = None,
+    common_component: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pool word codes into one code per document.
 
@@ -453,6 +530,8 @@ def pool(
         ``word_weights``.
     word_weights : ndarray of shape (n_words,), default=None
         Per-word weights of the weighted means.
+    common_component : ndarray of shape (r,), default=None
+        A unit direction projected out of every pooled code (``"sif"``).
 
     Returns
     -------
@@ -469,11 +548,12 @@ def pool(
             shape=counts.shape,
         )
     pooled = np.asarray(counts @ codes, dtype=codes.dtype)
-    totals = np.asarray(counts.sum(axis=1)).ravel()
-    if pooling == "sum":
-        return pooled
-    nonempty = totals > 0
-    pooled[nonempty] /= totals[nonempty, None].astype(codes.dtype)
+    if pooling != "sum":
+        totals = np.asarray(counts.sum(axis=1)).ravel()
+        nonempty = totals > 0
+        pooled[nonempty] /= totals[nonempty, None].astype(codes.dtype)
+    if common_component is not None:
+        pooled -= np.outer(pooled @ common_component, common_component)
     return pooled
 
 

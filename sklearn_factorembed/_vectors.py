@@ -1,9 +1,11 @@
 """Where word-vector tables come from: names, paths and KeyedVectors.
 
-Every source becomes a gensim ``KeyedVectors``. Tables are cached per process,
-keyed by the source, so that ``clone``, ``GridSearchCV`` and repeated fits reuse
-one table instead of reloading or copying it; so is the read-only word -> row
-``Vocabulary`` of each whole table, which estimators keeping every word share.
+Every source becomes a gensim ``KeyedVectors``, and for a fit a :class:`Table`:
+the vectors and words with a digest of where they came from. Tables are cached
+per process, keyed by the source, so that ``clone``, ``GridSearchCV`` and
+repeated fits reuse one table instead of reloading or copying it; so is the
+read-only word -> row ``Vocabulary`` of each whole table, which estimators
+keeping every word share.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import os
 import pickle
 import struct
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from gensim.models import KeyedVectors
 
-from ._cache import LRUCache
+from ._cache import cached, fingerprint
 
 DEFAULT_VECTORS = "glove-6b-50d"
 
@@ -39,8 +42,6 @@ GENSIM_DATA_MODELS = (
     "word2vec-google-news-300",
     "word2vec-ruscorpora-300",
 )
-
-_cache = LRUCache(maxsize=4)
 
 
 class Vocabulary(dict):
@@ -63,7 +64,26 @@ class Vocabulary(dict):
     TypeError: a Vocabulary is read-only (estimators share it); edit dict(vocabulary)
     """
 
-    __slots__ = ()
+    __slots__ = ("_fingerprint",)
+
+    @classmethod
+    def of_words(cls, words, fingerprint: str | None = None) -> Vocabulary:
+        """The vocabulary of ``words`` in row order; ``fingerprint``, if known,
+        is a digest of where they came from (else one of the words is made)."""
+        vocabulary = cls(zip(words, range(len(words)), strict=True))
+        if fingerprint is not None:
+            vocabulary._fingerprint = fingerprint
+        return vocabulary
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the words and rows, which key the caches of counts."""
+        try:
+            return self._fingerprint
+        except AttributeError:
+            rows = np.fromiter(self.values(), dtype=np.int64, count=len(self))
+            self._fingerprint = fingerprint(list(self), rows)
+            return self._fingerprint
 
     def _refuse(self, *args, **kwargs):
         raise TypeError(
@@ -75,11 +95,6 @@ class Vocabulary(dict):
 
     def __reduce__(self):
         return (type(self), (dict(self),))
-
-
-# The whole-table vocabulary of each cached table, shared by the estimators
-# that keep every word.
-_vocabularies = LRUCache(maxsize=_cache.maxsize)
 
 
 def _load_default_glove() -> KeyedVectors:
@@ -443,6 +458,7 @@ def _looks_like_a_path(source: str | os.PathLike) -> bool:
     )
 
 
+@cached("tables", maxsize=4, key=lambda source: (source_key(source),))
 def _load(source: str | os.PathLike) -> KeyedVectors:
     if isinstance(source, str) and source == DEFAULT_VECTORS:
         return _check_table(_load_default_glove(), source)
@@ -535,25 +551,56 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
             "vectors must be a table name, a path or a gensim KeyedVectors, "
             f"got {type(source).__name__}"
         )
-    return _cache.get_or_compute(source_key(source), lambda: _load(source))
+    return _load(source)
 
 
-def table_vocabulary(source: str | os.PathLike | KeyedVectors) -> Vocabulary:
-    """The word -> row mapping of the whole table of ``source``, read-only.
+@dataclass(frozen=True, eq=False)
+class Table:
+    """A loaded table as a fit uses it: the words and their vectors, a name for
+    messages, and a digest of the source that keys the caches (None for a
+    ``KeyedVectors`` object, whose owner may change it)."""
 
-    Built once per table and cached like the table, so that fits keeping every
-    word (400,000 for GloVe) share it rather than each copy ``key_to_index``. A
-    ``KeyedVectors`` object, which its owner may change, gets a new copy each
-    time.
+    keyed_vectors: KeyedVectors
+    name: str
+    fingerprint: str | None
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self.keyed_vectors.vectors
+
+    @property
+    def words(self) -> list[str]:
+        return self.keyed_vectors.index_to_key
+
+    def __len__(self) -> int:
+        return len(self.keyed_vectors.index_to_key)
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The word -> row mapping of the whole table, read-only.
+
+        Built once per table and cached like the table, so that fits keeping
+        every word (400,000 for GloVe) share it rather than each copy
+        ``key_to_index``.
+        """
+        return _whole_vocabulary(self)
+
+
+@cached("table-vocabularies", maxsize=4, key=lambda table: (table,))
+def _whole_vocabulary(table: Table) -> Vocabulary:
+    return Vocabulary.of_words(table.words, fingerprint(table))
+
+
+def load_table(source: str | os.PathLike | KeyedVectors) -> Table:
+    """The :class:`Table` of ``source`` (see :func:`load_vectors`).
 
     Examples
     --------
-    >>> table_vocabulary("glove-6b-50d")["the"]
-    0
+    >>> table = load_table("glove-6b-50d")
+    >>> table.vocabulary["the"], table.vectors.shape
+    (0, (400000, 50))
     """
+    keyed_vectors = load_vectors(source)
     key = source_key(source)
-
-    def build():
-        return Vocabulary(load_vectors(source).key_to_index)
-
-    return build() if key is None else _vocabularies.get_or_compute(key, build)
+    name = "KeyedVectors" if isinstance(source, KeyedVectors) else str(source)
+    return Table(keyed_vectors, name, None if key is None else fingerprint(key))

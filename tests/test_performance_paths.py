@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -14,18 +13,16 @@ from gensim.models import KeyedVectors
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.linear_model import RidgeClassifier
-from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import make_pipeline
 
-from sklearn_factorembed import FactorizedEmbedding, _embedding, _text
-from sklearn_factorembed._cache import LRUCache
+from sklearn_factorembed import FactorizedEmbedding, clear_caches
+from sklearn_factorembed._cache import cache_sizes
 from sklearn_factorembed._text import (
     DEFAULT_TOKEN_PATTERN,
     CorpusStatistics,
     build_analyzer,
     count_tokens,
 )
+from sklearn_factorembed._vectors import Vocabulary
 
 TRICKY_DOCUMENTS = [
     "The film's cast DOESN'T shine!",
@@ -147,7 +144,7 @@ def test_corpus_statistics_give_their_words_and_values_at_any_columns():
     dense_frequency = (counts.toarray() > 0).sum(0) + (counts[:1].toarray() > 0)[0]
     np.testing.assert_array_equal(statistics.words(), np.flatnonzero(dense_counts))
     for rows in (np.array([0, 1, 4, 5]), np.array([], dtype=int), slice(1, 4)):
-        word_counts, frequency = statistics.kept(rows)
+        word_counts, frequency = statistics.counts_at(rows)
         np.testing.assert_array_equal(word_counts, dense_counts[rows])
         np.testing.assert_array_equal(frequency, dense_frequency[rows])
 
@@ -267,150 +264,6 @@ def test_partial_fit_without_documents_is_an_error(small_table_path):
         FactorizedEmbedding(small_table_path, vocabulary="all").partial_fit(None)
 
 
-# -- the decomposition cache -----------------------------------------------------
-
-
-@pytest.fixture
-def decompositions(monkeypatch):
-    """Fresh caches, and a list that records every decomposition computed."""
-    monkeypatch.setattr(_embedding, "_factors_cache", LRUCache(maxsize=16))
-    monkeypatch.setattr(_embedding, "_guided_cache", LRUCache(maxsize=16))
-    monkeypatch.setattr(_embedding, "_statistics_cache", LRUCache(maxsize=16))
-    monkeypatch.setattr(_text, "_counts_cache", LRUCache(maxsize=16))
-    calls = []
-    decompose = FactorizedEmbedding._decompose
-
-    def recording_decompose(self, table, weights):
-        calls.append(None if weights is None else np.array(weights))
-        return decompose(self, table, weights)
-
-    monkeypatch.setattr(FactorizedEmbedding, "_decompose", recording_decompose)
-    return calls
-
-
-def test_refit_at_another_rank_reuses_the_decomposition(
-    small_table_path, small_corpus, decompositions
-):
-    first = FactorizedEmbedding(small_table_path, rank=6).fit(small_corpus)
-    second = clone(first).set_params(rank=3).fit(small_corpus)
-    assert len(decompositions) == 1
-    np.testing.assert_array_equal(second.components_, first.components_[:3])
-    np.testing.assert_array_equal(second.embedding_, first.embedding_[:, :3])
-
-
-def test_refit_at_another_rank_pools_the_documents_once(
-    small_table_path, small_corpus, decompositions, monkeypatch
-):
-    calls = []
-    pooled_documents = FactorizedEmbedding._pooled_documents
-
-    def recording(self, *args):
-        calls.append(None)
-        return pooled_documents(self, *args)
-
-    monkeypatch.setattr(FactorizedEmbedding, "_pooled_documents", recording)
-    first = FactorizedEmbedding(small_table_path, rank=6).fit(small_corpus)
-    clone(first).set_params(rank=3).fit(small_corpus)
-    assert len(calls) == 1
-
-
-def test_other_documents_with_the_same_word_counts_miss_the_cache(
-    small_table_path, decompositions
-):
-    # Same words, counts and document frequencies: the same factors (one
-    # decomposition), but other documents, hence other directions.
-    first = ["w1 w2 w3", "w4 w5 w6", "w7 w8 w9", "w10 w11 w12"]
-    second = ["w1 w5 w9", "w4 w8 w12", "w7 w11 w3", "w10 w2 w6"]
-    FactorizedEmbedding(small_table_path, rank=3).fit(first)
-    hit = FactorizedEmbedding(small_table_path, rank=3).fit(second)
-    _embedding._guided_cache.clear()
-    fresh = FactorizedEmbedding(small_table_path, rank=3).fit(second)
-    assert len(decompositions) == 1
-    np.testing.assert_array_equal(hit.components_, fresh.components_)
-
-
-def test_cache_hit_is_byte_identical_to_a_fresh_computation(
-    small_table_path, small_corpus, decompositions
-):
-    FactorizedEmbedding(small_table_path, rank=5).fit(small_corpus)
-    hit = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
-    _embedding._factors_cache.clear()
-    _embedding._guided_cache.clear()
-    fresh = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
-    assert len(decompositions) == 2
-    for name in ("embedding_", "components_", "mean_", "singular_values_"):
-        assert getattr(hit, name).tobytes() == getattr(fresh, name).tobytes()
-    assert hit.reconstruction_error_ == fresh.reconstruction_error_
-
-
-def test_different_weights_miss_the_cache(
-    small_table_path, small_corpus, decompositions
-):
-    # The same kept words, counted differently, weigh the rows differently.
-    FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
-    FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus + small_corpus)
-    assert len(decompositions) == 2
-    assert decompositions[0].shape == decompositions[1].shape
-    assert not np.array_equal(decompositions[0], decompositions[1])
-
-
-def test_unweighted_and_other_solvers_miss_the_cache(
-    small_table_path, small_corpus, decompositions
-):
-    embedding = FactorizedEmbedding(small_table_path, rank=4)
-    embedding.fit(small_corpus)
-    clone(embedding).set_params(weighting=None).fit(small_corpus)
-    clone(embedding).set_params(solver="full").fit(small_corpus)
-    assert len(decompositions) == 3
-
-
-def test_randomized_solver_caches_only_with_a_seed_and_per_rank(
-    small_table_path, small_corpus, decompositions
-):
-    embedding = FactorizedEmbedding(small_table_path, rank=4, solver="randomized")
-    embedding.fit(small_corpus).fit(small_corpus)
-    assert len(decompositions) == 2  # random_state=None: never cached
-    seeded = clone(embedding).set_params(random_state=0)
-    seeded.fit(small_corpus).fit(small_corpus)
-    assert len(decompositions) == 3
-    seeded.set_params(rank=5).fit(small_corpus)
-    assert len(decompositions) == 4
-
-
-def test_keyedvectors_source_is_not_cached(
-    small_keyed_vectors, small_corpus, decompositions
-):
-    embedding = FactorizedEmbedding(small_keyed_vectors, rank=4)
-    embedding.fit(small_corpus).fit(small_corpus)
-    assert len(decompositions) == 2
-
-
-def test_cached_spectrum_cannot_be_altered(
-    small_table_path, small_corpus, decompositions
-):
-    embedding = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
-    embedding.components_[0, 0] += 1.0  # the estimator's own copy
-    again = clone(embedding).fit(small_corpus)
-    assert again.components_[0, 0] != embedding.components_[0, 0]
-    factors = next(iter(_embedding._factors_cache._entries.values()))
-    for array in (factors.spectrum.components, factors.spectrum.mean):
-        with pytest.raises(ValueError, match="read-only"):
-            array[0, 0] = 0.0
-
-
-def test_fits_keeping_the_whole_table_share_one_read_only_vocabulary(
-    small_table_path, decompositions
-):
-    first = FactorizedEmbedding(small_table_path, rank=4, vocabulary="all").fit()
-    # Other weights: a new decomposition, the same vocabulary object.
-    second = clone(first).set_params(weighting=None).fit()
-    assert len(decompositions) == 2
-    assert second.vocabulary_ is first.vocabulary_
-    with pytest.raises(TypeError, match="read-only"):
-        first.vocabulary_["w0"] = 5
-    assert first.vocabulary_["w0"] == 0
-
-
 def test_vocabulary_does_not_follow_later_changes_to_the_keyedvectors(
     small_keyed_vectors,
 ):
@@ -422,88 +275,42 @@ def test_vocabulary_does_not_follow_later_changes_to_the_keyedvectors(
     assert len(embedding.vocabulary_) == len(table) - 1
 
 
-def test_grid_search_scores_are_the_same_with_and_without_caches(
-    small_table_path, small_corpus, small_labels, monkeypatch
-):
-    pipeline = make_pipeline(
-        FactorizedEmbedding(small_table_path, rank=2), RidgeClassifier()
-    )
-    grid = {"factorizedembedding__rank": [2, 4, 8]}
-    cached = GridSearchCV(pipeline, grid, cv=3).fit(small_corpus, small_labels)
-    monkeypatch.setattr(_embedding, "_factors_cache", LRUCache(maxsize=0))
-    monkeypatch.setattr(_embedding, "_guided_cache", LRUCache(maxsize=0))
-    monkeypatch.setattr(_embedding, "_statistics_cache", LRUCache(maxsize=0))
-    monkeypatch.setattr(_text, "_counts_cache", LRUCache(maxsize=0))
-    uncached = GridSearchCV(pipeline, grid, cv=3).fit(small_corpus, small_labels)
-    np.testing.assert_array_equal(
-        cached.cv_results_["mean_test_score"], uncached.cv_results_["mean_test_score"]
-    )
-
-
-def test_concurrent_fits_agree(small_table_path, small_corpus, decompositions):
-    embedding = FactorizedEmbedding(small_table_path, rank=4)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        fitted = list(
-            pool.map(lambda _: clone(embedding).fit(small_corpus).embedding_, range(8))
-        )
-    assert len(decompositions) == 1
-    for codes in fitted[1:]:
-        np.testing.assert_array_equal(codes, fitted[0])
-
-
 # -- the counts cache ------------------------------------------------------------
 
 
-def test_cached_counts_are_copies(decompositions):
-    vocabulary = {"a": 0, "b": 1}
-    first = count_tokens(["a b a"], build_analyzer(), vocabulary, vocabulary_key="k")
-    first.data[:] = 99.0
-    second = count_tokens(["a b a"], build_analyzer(), vocabulary, vocabulary_key="k")
+def test_remembered_counts_are_read_only():
+    vocabulary = Vocabulary({"a": 0, "b": 1})
+    first = count_tokens(["a b a"], build_analyzer(), vocabulary, remember=True)
+    with pytest.raises(ValueError, match="read-only"):
+        first.data[:] = 99.0
+    second = count_tokens(["a b a"], build_analyzer(), vocabulary, remember=True)
+    assert second is first
     np.testing.assert_array_equal(second.toarray(), [[2.0, 1.0]])
-    assert len(_text._counts_cache) == 1
 
 
-def test_counts_cache_key_tells_documents_and_lowercase_apart(decompositions):
-    vocabulary = {"a": 0, "A": 1}
-    lower = count_tokens(["a A"], build_analyzer(), vocabulary, vocabulary_key="k")
+def test_counts_cache_key_tells_documents_and_lowercase_apart():
+    vocabulary = Vocabulary({"a": 0, "A": 1})
+    lower = count_tokens(["a A"], build_analyzer(), vocabulary, remember=True)
     cased = count_tokens(
-        ["a A"], build_analyzer(lowercase=False), vocabulary, vocabulary_key="k"
+        ["a A"], build_analyzer(lowercase=False), vocabulary, remember=True
     )
-    split = count_tokens(["a", "A"], build_analyzer(), vocabulary, vocabulary_key="k")
+    split = count_tokens(["a", "A"], build_analyzer(), vocabulary, remember=True)
     np.testing.assert_array_equal(lower.toarray(), [[2.0, 0.0]])
     np.testing.assert_array_equal(cased.toarray(), [[1.0, 1.0]])
     np.testing.assert_array_equal(split.toarray(), [[1.0, 0.0], [1.0, 0.0]])
 
 
 def test_counts_of_streams_and_long_inputs_are_not_cached(
-    small_table_path, small_corpus, decompositions
+    small_table_path, small_corpus
 ):
+    clear_caches()
     embedding = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
-    assert len(_embedding._statistics_cache) == 1  # the fit corpus, one batch
+    assert cache_sizes()["corpora"] == 1  # the fit corpus, one batch
     clone(embedding).set_params(batch_size=50).fit(small_corpus)
     clone(embedding).fit(document for document in small_corpus)
-    assert len(_embedding._statistics_cache) == 1
+    assert cache_sizes()["corpora"] == 1
     embedding.transform(document for document in small_corpus)
     embedding.set_params(batch_size=50).transform(small_corpus)
-    assert len(_text._counts_cache) == 0
+    assert cache_sizes()["counts"] == 0
     embedding.set_params(batch_size=10_000).transform(small_corpus)
-    assert len(_text._counts_cache) == 1
-
-
-def test_refit_counts_the_documents_once_and_shares_them_read_only(
-    small_table_path, small_corpus, decompositions, monkeypatch
-):
-    calls = []
-    count = _embedding.count_tokens
-
-    def recording(*args, **kwargs):
-        calls.append(None)
-        return count(*args, **kwargs)
-
-    monkeypatch.setattr(_embedding, "count_tokens", recording)
-    first = FactorizedEmbedding(small_table_path, rank=6).fit(small_corpus)
-    clone(first).set_params(rank=3).fit(small_corpus)
-    assert len(calls) == 1
-    ((_, counts),) = _embedding._statistics_cache._entries.values()
-    with pytest.raises(ValueError, match="read-only"):
-        counts.data[0] = 0.0
+    assert cache_sizes()["counts"] == 1

@@ -88,7 +88,6 @@ def test_gensim_data_name_without_network_says_so(monkeypatch):
         raise ConnectionError("Temporary failure in name resolution")
 
     monkeypatch.setattr(gensim.downloader, "load", offline)
-    monkeypatch.setattr(_vectors, "_cache", type(_vectors._cache)(maxsize=1))
     with pytest.raises(OSError, match="glove-wiki-gigaword-100.*no network"):
         load_vectors("glove-wiki-gigaword-100")
 
@@ -342,13 +341,13 @@ def test_vocabulary_reads_pickles_and_copies_like_a_dict():
 
 
 def test_whole_table_vocabulary_is_built_once_per_table(small_table_path):
-    vocabulary = _vectors.table_vocabulary(small_table_path)
-    assert vocabulary is _vectors.table_vocabulary(small_table_path)
+    vocabulary = _vectors.load_table(small_table_path).vocabulary
+    assert vocabulary is _vectors.load_table(small_table_path).vocabulary
     assert vocabulary == load_vectors(small_table_path).key_to_index
 
 
 def test_whole_table_vocabulary_of_keyed_vectors_is_a_copy(small_keyed_vectors):
-    vocabulary = _vectors.table_vocabulary(small_keyed_vectors)
+    vocabulary = _vectors.load_table(small_keyed_vectors).vocabulary
     assert vocabulary == small_keyed_vectors.key_to_index
     assert vocabulary is not small_keyed_vectors.key_to_index
-    assert vocabulary is not _vectors.table_vocabulary(small_keyed_vectors)
+    assert vocabulary is not _vectors.load_table(small_keyed_vectors).vocabulary

@@ -1,0 +1,524 @@
+"""The one fit path: from a table and corpus statistics to a fitted state.
+
+``fit``, ``partial_fit`` and ``fit_dask`` count their documents their own way,
+then all end in :func:`fit_state`, which takes sums over the fit corpus (token
+counts and document frequencies, and either the documents' counts or, from
+Dask partitions, the moments of the pooled documents and the Gram matrix of
+the pooled codes) and returns the fitted attributes. It reads as the steps of
+the fit; the math is in :mod:`._factorize`, :mod:`._postprocess`,
+:mod:`._text` and :mod:`._quantize`, and the two costly rank-independent steps
+(:func:`factorize_rows`, :func:`documents_spectrum`) are cached by their
+inputs, so that a grid search over rank decomposes each fold once.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._cache import cached, fingerprint
+from ._factorize import (
+    Moments,
+    Spectrum,
+    common_component,
+    discriminant_directions,
+    encode,
+    guided_spectrum,
+    normalize_weights,
+    positive_rows,
+    truncate,
+    weighted_moments,
+)
+from ._postprocess import (
+    Postprocessing,
+    factorize,
+    remove_directions,
+    truncate_postprocessed,
+)
+from ._quantize import quantize
+from ._text import (
+    CorpusStatistics,
+    DocumentCounts,
+    check_documents,
+    frequency_weights,
+    idf_weights,
+    pool,
+    sif_weights,
+    zipf_counts,
+)
+from ._vectors import Table, Vocabulary
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """The hyper-parameters a fit uses, checked (see ``FactorizedEmbedding``)."""
+
+    rank: int | float
+    solver: str
+    vocabulary: str | int | list | tuple
+    weighting: str | None
+    pooling: str
+    postprocess: str | None
+    n_removed: int | str
+    subspace: str
+    supervised: bool
+    dtype: np.dtype
+    quantization: str | None
+    pq_subvectors: int | None
+    random_state: object
+    batch_size: int
+
+    @classmethod
+    def of(cls, params: dict) -> FitSettings:
+        """The settings of an estimator's ``get_params()``."""
+        names = cls.__dataclass_fields__
+        settings = {name: params[name] for name in names}
+        try:
+            dtype = np.dtype(params["dtype"])
+        except TypeError:
+            dtype = None
+        if dtype not in _FLOAT_DTYPES:
+            raise ValueError(
+                f"dtype={params['dtype']!r} is not supported; use np.float32 or "
+                "np.float64"
+            )
+        settings["dtype"] = dtype
+        return cls(**settings)
+
+    @property
+    def solver_inputs(self) -> tuple | str | None:
+        """What the directions of the solver depend on beyond the rows; None
+        when they are not reproducible (a randomized solver without an int
+        seed)."""
+        if self.solver != "randomized":
+            return self.solver
+        if not isinstance(self.random_state, Integral):
+            return None
+        # Its directions depend on the number computed and on the seed.
+        return ("randomized", self.rank, self.random_state)
+
+
+@dataclass(frozen=True)
+class Factors:
+    """The rank-independent decomposition of a table's kept rows (read-only).
+
+    ``spectrum`` holds all directions of the (first-pass post-processed)
+    weighted rows of positive weight, ``removed`` the directions that pass
+    removed; ``vectors`` are the kept rows (a view of a memory map when
+    contiguous), in the order of ``vocabulary``, and ``weights`` their row
+    weights.
+    """
+
+    spectrum: Spectrum
+    removed: np.ndarray | None
+    vocabulary: Vocabulary
+    vectors: np.ndarray
+    weights: np.ndarray | None
+    fingerprint: str | None
+
+
+def select_rows(
+    table: Table, vocabulary, statistics: CorpusStatistics | None
+) -> slice | np.ndarray:
+    """The rows of ``table`` to keep for the ``vocabulary`` parameter: a slice,
+    or sorted rows."""
+    if isinstance(vocabulary, str) and vocabulary == "corpus":
+        if statistics is None:
+            raise ValueError(
+                "vocabulary='corpus' takes its words from the fit documents; "
+                "pass documents to fit, or set vocabulary to 'all', an int or "
+                "a list of words"
+            )
+        rows = statistics.words()
+        if len(rows) == 0:
+            raise ValueError(
+                f"none of the {statistics.n_documents} fit documents contains "
+                f"a word of the table {table.name!r}; check the tokenizer, "
+                "lowercase and the language of the table"
+            )
+        return rows
+    if isinstance(vocabulary, str):
+        return slice(0, len(table))
+    if isinstance(vocabulary, Integral):
+        return slice(0, min(int(vocabulary), len(table)))
+    return _rows_of_words(table, vocabulary)
+
+
+def _rows_of_words(table: Table, words) -> np.ndarray:
+    words = check_documents(words, name="vocabulary")
+    lookup = table.vocabulary
+    rows = np.array(
+        sorted({lookup[word] for word in words if word in lookup}), dtype=np.int64
+    )
+    if len(rows) == 0:
+        raise ValueError(
+            f"none of the {len(words)} words of vocabulary is in the table "
+            f"{table.name!r}"
+        )
+    n_missing = len(set(words)) - len(rows)
+    if n_missing:
+        warnings.warn(
+            f"{n_missing} of the {len(set(words))} words of vocabulary are not in "
+            f"the table {table.name!r} and are left out",
+            UserWarning,
+            stacklevel=6,
+        )
+    return rows
+
+
+def _rows_part(rows):
+    """The kept rows, in a form :func:`fingerprint` digests cheaply."""
+    return (rows.start, rows.stop) if isinstance(rows, slice) else rows
+
+
+def _factors_inputs(table, rows, weights, postprocessing, settings):
+    solver = settings.solver_inputs
+    if solver is None:
+        return None
+    return (table, _rows_part(rows), weights, postprocessing, solver)
+
+
+@cached("factors", maxsize=16, key=_factors_inputs)
+def factorize_rows(
+    table: Table,
+    rows,
+    weights: np.ndarray | None,
+    postprocessing: Postprocessing,
+    settings: FitSettings,
+) -> Factors:
+    """Gather the kept rows of ``table`` and factorize them, weighted (see
+    :func:`._postprocess.factorize`); cached, since it does not depend on the
+    rank."""
+    # Gathering the rows of a memory map is a good part of a refit's cost: the
+    # gathered rows are kept with the factors.
+    vectors = table.vectors[rows]
+    fitted, fitted_weights = positive_rows(vectors, weights)
+    # Tables loaded from a name or a path were checked once when loaded; a
+    # KeyedVectors object (the one kind without a fingerprint) is checked here,
+    # before post-processing, so that every path gives this error.
+    if table.fingerprint is None and not np.all(np.isfinite(fitted)):
+        raise ValueError(f"the table {table.name!r} holds NaN or infinite values")
+    spectrum, removed = factorize(
+        fitted,
+        fitted_weights,
+        postprocessing,
+        solver=settings.solver,
+        rank=settings.rank,
+        random_state=settings.random_state,
+    )
+    if isinstance(rows, slice) and rows == slice(0, len(table)):
+        vocabulary = table.vocabulary
+    else:
+        words = (
+            table.words[rows]
+            if isinstance(rows, slice)
+            else list(map(table.words.__getitem__, rows.tolist()))
+        )
+        vocabulary = Vocabulary.of_words(words, fingerprint(table, _rows_part(rows)))
+    _read_only(spectrum.mean, spectrum.components, spectrum.singular_values)
+    _read_only(removed, vectors)
+    inputs = _factors_inputs(table, rows, weights, postprocessing, settings)
+    return Factors(
+        spectrum,
+        removed,
+        vocabulary,
+        vectors,
+        weights,
+        None if inputs is None else fingerprint(*inputs),
+    )
+
+
+def _read_only(*arrays) -> None:
+    for array in arrays:
+        if array is not None:
+            array.setflags(write=False)
+
+
+def pooled_documents(
+    counts: sp.csr_matrix,
+    vectors: np.ndarray,
+    mean: np.ndarray,
+    removed: np.ndarray | None,
+    pooling: str,
+    word_weights: np.ndarray | None,
+) -> np.ndarray:
+    """The documents of ``counts`` (over the rows ``vectors``) pooled in the
+    d-dim space, centred on ``mean`` and post-processed (``removed`` projected
+    out), float64; from the rows of the words they use only."""
+    present = np.zeros(counts.shape[1], dtype=bool)
+    present[counts.indices] = True
+    used = np.flatnonzero(present)
+    column_of_row = np.cumsum(present) - 1
+    counts = sp.csr_matrix(
+        (counts.data, column_of_row[counts.indices], counts.indptr),
+        shape=(counts.shape[0], len(used)),
+    )
+    return pool(
+        counts,
+        remove_directions(vectors[used], mean, removed),
+        pooling=pooling,
+        word_weights=None if word_weights is None else word_weights[used],
+    )
+
+
+def pooled_moments(
+    counts: sp.csr_matrix,
+    vectors: np.ndarray,
+    mean: np.ndarray,
+    removed: np.ndarray | None,
+    pooling: str,
+    word_weights: np.ndarray | None,
+    batch_size: int,
+) -> Moments:
+    """Moments of the non-empty documents of ``counts``, pooled as by
+    :func:`pooled_documents`, ``batch_size`` documents at a time (bounded
+    memory); they add up over batches and partitions."""
+    moments = Moments.zeros(vectors.shape[1])
+    for start in range(0, counts.shape[0], batch_size):
+        batch = counts[start : start + batch_size]
+        documents = pooled_documents(
+            batch, vectors, mean, removed, pooling, word_weights
+        )
+        moments = moments + Moments.of(documents[np.diff(batch.indptr) > 0])
+    return moments
+
+
+def pooled_gram(
+    counts: sp.csr_matrix, codes: np.ndarray, word_weights: np.ndarray
+) -> np.ndarray:
+    """``P.T @ P`` (float64) of the sif-pooled ``codes`` ``P`` of the documents
+    counted in ``counts``, before the common component is removed. A sum over
+    documents: it adds up across batches and partitions."""
+    pooled = pool(counts, codes, pooling="sif", word_weights=word_weights)
+    pooled = pooled.astype(np.float64)
+    return pooled.T @ pooled
+
+
+def _documents_inputs(factors, removed, documents, labels, settings, word_weights):
+    return (
+        factors,
+        removed,
+        documents,
+        labels,
+        settings.subspace,
+        settings.supervised,
+        settings.pooling,
+        word_weights,
+    )
+
+
+@cached("documents-spectra", maxsize=16, key=_documents_inputs)
+def documents_spectrum(
+    factors: Factors,
+    removed: np.ndarray | None,
+    documents: DocumentCounts | Moments,
+    labels: np.ndarray | None,
+    settings: FitSettings,
+    word_weights: np.ndarray | None,
+) -> Spectrum:
+    """All directions picked by the labels (``supervised``) and the documents
+    (``subspace="documents"``), then by the variance of the words orthogonal
+    to them, in the space the post-processing left (see
+    :func:`guided_spectrum`).
+
+    ``documents`` are the fit documents' counts over the kept rows or, from
+    Dask partitions, the moments of the pooled documents (then without
+    ``labels``). Like the factors, the result does not depend on the rank (but
+    for PPA's second pass, in ``removed``) and is cached: a grid search over
+    rank computes it once per fold.
+    """
+    spectrum = factors.spectrum
+
+    leading = guide = None
+    if settings.supervised:  # fit(X, y): the documents are counts
+        pooled = pooled_documents(
+            documents.matrix,
+            factors.vectors,
+            spectrum.mean,
+            removed,
+            settings.pooling,
+            word_weights,
+        )
+        leading = discriminant_directions(pooled, labels)
+    if settings.subspace == "documents":
+        moments = documents
+        if isinstance(documents, DocumentCounts):
+            moments = pooled_moments(
+                documents.matrix,
+                factors.vectors,
+                spectrum.mean,
+                removed,
+                settings.pooling,
+                word_weights,
+                settings.batch_size,
+            )
+        guide = moments.scatter
+    fitted, weights = positive_rows(factors.vectors, factors.weights)
+    processed = remove_directions(fitted, spectrum.mean, removed)
+    _, scatter = weighted_moments(processed, normalize_weights(weights, len(processed)))
+    guided = guided_spectrum(spectrum.mean, scatter, leading=leading, guide=guide)
+    _read_only(guided.components, guided.singular_values)
+    return guided
+
+
+def row_weights(
+    statistics: CorpusStatistics | None, rows, n_table_rows: int, weighting
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Token counts and document frequencies of the kept rows (Zipf's estimate
+    of the counts and no frequencies without documents), and the row weights
+    of the factorization (None: all equal)."""
+    if statistics is None:
+        word_counts = zipf_counts(np.arange(n_table_rows)[rows])
+        document_frequency = None
+    else:
+        word_counts, document_frequency = statistics.counts_at(rows)
+    weights = None
+    if weighting is not None:
+        weights = frequency_weights(word_counts, weighting)
+        if not weights.any():  # no kept word occurs in the corpus
+            weights = None
+    return word_counts, document_frequency, weights
+
+
+def _pooling_weights(settings, statistics, word_counts, document_frequency):
+    if settings.pooling == "tfidf":
+        weights = idf_weights(document_frequency, statistics.n_documents)
+    elif settings.pooling in ("sif", "sif-weighted"):
+        weights = sif_weights(word_counts)
+    else:
+        return None
+    return weights.astype(settings.dtype)
+
+
+def _check_rank(rank, n_words: int, n_dims: int, table: Table) -> None:
+    if isinstance(rank, Integral) and rank > n_dims:
+        raise ValueError(
+            f"rank={rank} exceeds the vector size {n_dims} of {table.name!r}"
+        )
+    if isinstance(rank, Integral) and rank > n_words:
+        raise ValueError(
+            f"rank={rank} exceeds the {n_words} words kept in the vocabulary; use "
+            "a lower rank or a larger vocabulary"
+        )
+
+
+def fit_state(
+    table: Table,
+    settings: FitSettings,
+    statistics: CorpusStatistics | None,
+    documents: DocumentCounts | None = None,
+    labels: np.ndarray | None = None,
+    *,
+    document_moments: Moments | None = None,
+    sif_gram: np.ndarray | None = None,
+) -> tuple[dict, DocumentCounts | None]:
+    """Fit the factors, codes and word weights from sums over the fit corpus.
+
+    Parameters
+    ----------
+    table : Table
+    settings : FitSettings
+    statistics : CorpusStatistics or None
+        Token counts and document frequencies over the table's rows; None
+        without documents (the counts then follow Zipf's law over the table).
+    documents : DocumentCounts, default=None
+        The documents' token counts over the table's rows, when they are at
+        hand: the documents' directions, the discriminants of ``labels`` and
+        the sif common component are learned from them.
+    labels : ndarray of shape (n_documents,), default=None
+        With ``supervised``.
+    document_moments, sif_gram : default=None
+        The same sums from documents counted elsewhere (Dask partitions): the
+        moments of the pooled documents (see :func:`pooled_moments`) and the
+        Gram matrix of their sif-pooled codes (see :func:`pooled_gram`).
+
+    Returns
+    -------
+    attributes : dict
+        The fitted attributes of the estimator, by name.
+    kept_counts : DocumentCounts or None
+        ``documents`` restricted to the kept words (their vocabulary order).
+    """
+    if settings.pooling == "tfidf" and statistics is None:
+        raise ValueError(
+            "pooling='tfidf' learns word weights from the fit documents; pass "
+            "documents to fit"
+        )
+    rows = select_rows(table, settings.vocabulary, statistics)
+    n_words = len(range(len(table))[rows]) if isinstance(rows, slice) else len(rows)
+    n_dims = table.vectors.shape[1]
+    _check_rank(settings.rank, n_words, n_dims, table)
+    word_counts, document_frequency, weights = row_weights(
+        statistics, rows, len(table), settings.weighting
+    )
+    pooling_weights = _pooling_weights(
+        settings, statistics, word_counts, document_frequency
+    )
+    n_fitted = n_words if weights is None else np.count_nonzero(weights)
+    postprocessing = Postprocessing.plan(
+        settings.postprocess, settings.n_removed, settings.rank, n_fitted, n_dims
+    )
+    factors = factorize_rows(table, rows, weights, postprocessing, settings)
+    spectrum, removed = truncate_postprocessed(
+        factors.spectrum,
+        factors.removed,
+        *positive_rows(factors.vectors, weights),
+        postprocessing,
+        settings.rank,
+    )
+    kept_counts = None if documents is None else documents.columns(rows)
+    guide = kept_counts if document_moments is None else document_moments
+    if guide is not None and (settings.supervised or settings.subspace == "documents"):
+        guided = documents_spectrum(
+            factors, removed, guide, labels, settings, pooling_weights
+        )
+        spectrum = truncate(guided, len(spectrum.components))
+    codes = encode(factors.vectors, spectrum.mean, spectrum.components, settings.dtype)
+    quantized = None
+    if settings.quantization is not None:
+        quantized = quantize(
+            codes,
+            settings.quantization,
+            n_subvectors=settings.pq_subvectors,
+            sample_weight=weights,
+            random_state=settings.random_state,
+        )
+        codes = quantized.dequantize(settings.dtype)
+    if settings.pooling == "sif" and sif_gram is None and kept_counts is not None:
+        sif_gram = pooled_gram(kept_counts.matrix, codes, pooling_weights)
+    rank = len(spectrum.components)
+    n_parameters = n_words * rank + rank * n_dims + n_dims
+
+    def stored(array):
+        return None if array is None else array.astype(settings.dtype)
+
+    return {
+        "vocabulary_": factors.vocabulary,
+        "embedding_": codes,
+        # C order whatever the solver returned, so that products with the
+        # components are the same after a save and load (np.load gives C order).
+        "components_": np.ascontiguousarray(spectrum.components, settings.dtype),
+        "mean_": stored(spectrum.mean),
+        "singular_values_": stored(spectrum.singular_values),
+        "explained_variance_ratio_": stored(spectrum.explained_variance_ratio),
+        "reconstruction_error_": spectrum.relative_error,
+        "rank_": rank,
+        "n_parameters_": n_parameters,
+        "compression_ratio_": n_words * n_dims / n_parameters,
+        "removed_directions_": stored(removed),
+        "pooling_weights_": pooling_weights,
+        "common_component_": stored(
+            None if sif_gram is None else common_component(sif_gram)
+        ),
+        "bytes_per_word_": float(
+            codes.itemsize * rank if quantized is None else quantized.nbytes / n_words
+        ),
+        "_quantized": quantized,
+        "_corpus_statistics": statistics,
+    }, kept_counts
