@@ -681,29 +681,8 @@ default="sif-weighted"
             If there is no file at ``path``.
         """
         embedding = load_estimator(path, cls)
-        embedding._check_fitted_shapes(path)
+        _check_fitted_shapes(embedding, path)
         return embedding
-
-    def _check_fitted_shapes(self, path) -> None:
-        # The checksum catches corruption; this catches a file that is intact
-        # but inconsistent, before it could fail deep inside transform.
-        n_words = len(self.vocabulary_)
-        n_dims = np.shape(self.components_)[-1] if np.ndim(self.components_) else 0
-        expected = {
-            "embedding_": (n_words, self.rank_),
-            "components_": (self.rank_, n_dims),
-            "mean_": (n_dims,),
-            "pooling_weights_": (n_words,),
-            "common_component_": (self.rank_,),
-        }
-        for name, shape in expected.items():
-            value = getattr(self, name)
-            if value is not None and np.shape(value) != shape:
-                raise ValueError(
-                    f"cannot load the model file {str(path)!r}: {name} has shape "
-                    f"{np.shape(value)} where the other fitted attributes imply "
-                    f"{shape}"
-                )
 
     def export(
         self,
@@ -819,3 +798,27 @@ default="sif-weighted"
         tags.input_tags.two_d_array = False
         tags.transformer_tags.preserves_dtype = []
         return tags
+
+
+def _check_fitted_shapes(embedding: FactorizedEmbedding, path) -> None:
+    # The checksum catches corruption; this catches a file that is intact
+    # but inconsistent, before it could fail deep inside transform.
+    n_words = len(embedding.vocabulary_)
+    n_dims = (
+        np.shape(embedding.components_)[-1] if np.ndim(embedding.components_) else 0
+    )
+    expected = {
+        "embedding_": (n_words, embedding.rank_),
+        "components_": (embedding.rank_, n_dims),
+        "mean_": (n_dims,),
+        "pooling_weights_": (n_words,),
+        "common_component_": (embedding.rank_,),
+    }
+    for name, shape in expected.items():
+        value = getattr(embedding, name)
+        if value is not None and np.shape(value) != shape:
+            raise ValueError(
+                f"cannot load the model file {str(path)!r}: {name} has shape "
+                f"{np.shape(value)} where the other fitted attributes imply "
+                f"{shape}"
+            )

@@ -451,34 +451,22 @@ def fit_state(
             "documents to fit"
         )
     rows = select_rows(table, settings.vocabulary, statistics)
-    n_words = len(range(len(table))[rows]) if isinstance(rows, slice) else len(rows)
-    n_dims = table.vectors.shape[1]
-    _check_rank(settings.rank, n_words, n_dims, table)
     word_counts, document_frequency, weights = row_weights(
         statistics, rows, len(table), settings.weighting
     )
     pooling_weights = _pooling_weights(
         settings, statistics, word_counts, document_frequency
     )
-    n_fitted = n_words if weights is None else np.count_nonzero(weights)
-    postprocessing = Postprocessing.plan(
-        settings.postprocess, settings.n_removed, settings.rank, n_fitted, n_dims
-    )
-    factors = factorize_rows(table, rows, weights, postprocessing, settings)
-    spectrum, removed = truncate_postprocessed(
-        factors.spectrum,
-        factors.removed,
-        *positive_rows(factors.vectors, weights),
-        postprocessing,
-        settings.rank,
-    )
     kept_counts = None if documents is None else documents.columns(rows)
-    guide = kept_counts if document_moments is None else document_moments
-    if guide is not None and (settings.supervised or settings.subspace == "documents"):
-        guided = documents_spectrum(
-            factors, removed, guide, labels, settings, pooling_weights
-        )
-        spectrum = truncate(guided, len(spectrum.components))
+    factors, spectrum, removed = fit_directions(
+        table,
+        rows,
+        weights,
+        settings,
+        kept_counts if document_moments is None else document_moments,
+        labels,
+        pooling_weights,
+    )
     codes = encode(factors.vectors, spectrum.mean, spectrum.components, settings.dtype)
     quantized = None
     if settings.quantization is not None:
@@ -492,33 +480,72 @@ def fit_state(
         codes = quantized.dequantize(settings.dtype)
     if settings.pooling == "sif" and sif_gram is None and kept_counts is not None:
         sif_gram = pooled_gram(kept_counts.matrix, codes, pooling_weights)
-    rank = len(spectrum.components)
-    n_parameters = n_words * rank + rank * n_dims + n_dims
-
-    def stored(array):
-        return None if array is None else array.astype(settings.dtype)
-
-    return {
+    common = None if sif_gram is None else common_component(sif_gram)
+    attributes = _attributes(spectrum, removed, codes, quantized, settings.dtype)
+    return attributes | {
         "vocabulary_": factors.vocabulary,
+        "pooling_weights_": pooling_weights,
+        "common_component_": None if common is None else common.astype(settings.dtype),
+        "_corpus_statistics": statistics,
+    }, kept_counts
+
+
+def fit_directions(
+    table: Table,
+    rows,
+    weights: np.ndarray | None,
+    settings: FitSettings,
+    documents: DocumentCounts | Moments | None,
+    labels: np.ndarray | None,
+    pooling_weights: np.ndarray | None,
+) -> tuple[Factors, Spectrum, np.ndarray | None]:
+    """The kept rows' factors, the ``rank`` directions kept (picked by the
+    documents and labels when the settings say so) and every direction the
+    post-processing removed."""
+    n_words = len(range(len(table))[rows]) if isinstance(rows, slice) else len(rows)
+    n_dims = table.vectors.shape[1]
+    _check_rank(settings.rank, n_words, n_dims, table)
+    n_fitted = n_words if weights is None else np.count_nonzero(weights)
+    postprocessing = Postprocessing.plan(
+        settings.postprocess, settings.n_removed, settings.rank, n_fitted, n_dims
+    )
+    factors = factorize_rows(table, rows, weights, postprocessing, settings)
+    spectrum, removed = truncate_postprocessed(
+        factors.spectrum,
+        factors.removed,
+        *positive_rows(factors.vectors, weights),
+        postprocessing,
+        settings.rank,
+    )
+    if documents is not None and (
+        settings.supervised or settings.subspace == "documents"
+    ):
+        guided = documents_spectrum(
+            factors, removed, documents, labels, settings, pooling_weights
+        )
+        spectrum = truncate(guided, len(spectrum.components))
+    return factors, spectrum, removed
+
+
+def _attributes(spectrum, removed, codes, quantized, dtype) -> dict:
+    """The fitted attributes of the factorization and its size."""
+    (n_words, rank), n_dims = codes.shape, len(spectrum.mean)
+    n_parameters = n_words * rank + rank * n_dims + n_dims
+    return {
         "embedding_": codes,
         # C order whatever the solver returned, so that products with the
         # components are the same after a save and load (np.load gives C order).
-        "components_": np.ascontiguousarray(spectrum.components, settings.dtype),
-        "mean_": stored(spectrum.mean),
-        "singular_values_": stored(spectrum.singular_values),
-        "explained_variance_ratio_": stored(spectrum.explained_variance_ratio),
+        "components_": np.ascontiguousarray(spectrum.components, dtype),
+        "mean_": spectrum.mean.astype(dtype),
+        "singular_values_": spectrum.singular_values.astype(dtype),
+        "explained_variance_ratio_": spectrum.explained_variance_ratio.astype(dtype),
         "reconstruction_error_": spectrum.relative_error,
+        "removed_directions_": None if removed is None else removed.astype(dtype),
         "rank_": rank,
         "n_parameters_": n_parameters,
         "compression_ratio_": n_words * n_dims / n_parameters,
-        "removed_directions_": stored(removed),
-        "pooling_weights_": pooling_weights,
-        "common_component_": stored(
-            None if sif_gram is None else common_component(sif_gram)
-        ),
         "bytes_per_word_": float(
             codes.itemsize * rank if quantized is None else quantized.nbytes / n_words
         ),
         "_quantized": quantized,
-        "_corpus_statistics": statistics,
-    }, kept_counts
+    }

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sklearn.datasets import get_data_home as _get_sklearn_data_home
 
-from .._persistence import replace_atomically
+from .._files import replace_atomically
 
 DATA_HOME_ENV = "FACTOREMBED_DATA"
 DOWNLOAD_TIMEOUT = 60.0  # seconds without data before a download gives up
