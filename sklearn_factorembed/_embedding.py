@@ -768,25 +768,22 @@ default="sif-weighted"
             return None
         return self._quantized.stored_attributes()[name]
 
-    @property
-    def quantized_codes_(self):
-        """With ``quantization``, the stored word codes (see the class docs)."""
-        return self._stored("quantized_codes_")
-
-    @property
-    def code_scales_(self):
-        """With ``quantization="int8"``, the step of each code column."""
-        return self._stored("code_scales_")
-
-    @property
-    def code_offsets_(self):
-        """With ``quantization="int8"``, the value of level 0 of each column."""
-        return self._stored("code_offsets_")
-
-    @property
-    def codebooks_(self):
-        """With ``quantization="pq"``, the centroids of each group of columns."""
-        return self._stored("codebooks_")
+    quantized_codes_ = property(
+        lambda self: self._stored("quantized_codes_"),
+        doc="With ``quantization``, the stored word codes (see the class docs).",
+    )
+    code_scales_ = property(
+        lambda self: self._stored("code_scales_"),
+        doc='With ``quantization="int8"``, the step of each code column.',
+    )
+    code_offsets_ = property(
+        lambda self: self._stored("code_offsets_"),
+        doc='With ``quantization="int8"``, the value of level 0 of each column.',
+    )
+    codebooks_ = property(
+        lambda self: self._stored("codebooks_"),
+        doc='With ``quantization="pq"``, the centroids of each group of columns.',
+    )
 
     @property
     def _n_features_out(self):
