@@ -123,6 +123,17 @@ class Factors:
     fingerprint: str | None
 
 
+@dataclass(frozen=True, eq=False)
+class RowWeights:
+    """The factorization's row weights (``values`` None: all equal) and a digest
+    of what made them (the corpus statistics or the table's order, the
+    weighting and the rows), which keys the factors without digesting the
+    values."""
+
+    values: np.ndarray | None
+    fingerprint: str | None
+
+
 def select_rows(
     table: Table, vocabulary, statistics: CorpusStatistics | None
 ) -> slice | np.ndarray:
@@ -181,14 +192,14 @@ def _factors_inputs(table, rows, weights, postprocessing, settings):
     solver = settings.solver_inputs
     if solver is None:
         return None
-    return (table, _rows_part(rows), weights, postprocessing, solver)
+    return (table, weights, postprocessing, solver)
 
 
 @cached("factors", maxsize=16, key=_factors_inputs)
 def factorize_rows(
     table: Table,
     rows,
-    weights: np.ndarray | None,
+    weights: RowWeights,
     postprocessing: Postprocessing,
     settings: FitSettings,
 ) -> Factors:
@@ -198,7 +209,7 @@ def factorize_rows(
     # Gathering the rows of a memory map is a good part of a refit's cost: the
     # gathered rows are kept with the factors.
     vectors = table.vectors[rows]
-    fitted, fitted_weights = positive_rows(vectors, weights)
+    fitted, fitted_weights = positive_rows(vectors, weights.values)
     # Tables loaded from a name or a path were checked once when loaded; a
     # KeyedVectors object (the one kind without a fingerprint) is checked here,
     # before post-processing, so that every path gives this error.
@@ -229,7 +240,7 @@ def factorize_rows(
         removed,
         vocabulary,
         vectors,
-        weights,
+        weights.values,
         None if inputs is None else fingerprint(*inputs),
     )
 
@@ -369,7 +380,7 @@ def documents_spectrum(
 
 def row_weights(
     statistics: CorpusStatistics | None, rows, n_table_rows: int, weighting
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+) -> tuple[np.ndarray, np.ndarray | None, RowWeights]:
     """Token counts and document frequencies of the kept rows (Zipf's estimate
     of the counts and no frequencies without documents), and the row weights
     of the factorization (None: all equal)."""
@@ -383,7 +394,9 @@ def row_weights(
         weights = frequency_weights(word_counts, weighting)
         if not weights.any():  # no kept word occurs in the corpus
             weights = None
-    return word_counts, document_frequency, weights
+    origin = "zipf" if statistics is None else statistics
+    digest = fingerprint(origin, weighting, _rows_part(rows))
+    return word_counts, document_frequency, RowWeights(weights, digest)
 
 
 def _pooling_weights(settings, statistics, word_counts, document_frequency):
@@ -474,7 +487,7 @@ def fit_state(
             codes,
             settings.quantization,
             n_subvectors=settings.pq_subvectors,
-            sample_weight=weights,
+            sample_weight=weights.values,
             random_state=settings.random_state,
         )
         codes = quantized.dequantize(settings.dtype)
@@ -493,7 +506,7 @@ def fit_state(
 def fit_directions(
     table: Table,
     rows,
-    weights: np.ndarray | None,
+    weights: RowWeights,
     settings: FitSettings,
     documents: DocumentCounts | Moments | None,
     labels: np.ndarray | None,
@@ -505,7 +518,7 @@ def fit_directions(
     n_words = len(range(len(table))[rows]) if isinstance(rows, slice) else len(rows)
     n_dims = table.vectors.shape[1]
     _check_rank(settings.rank, n_words, n_dims, table)
-    n_fitted = n_words if weights is None else np.count_nonzero(weights)
+    n_fitted = n_words if weights.values is None else np.count_nonzero(weights.values)
     postprocessing = Postprocessing.plan(
         settings.postprocess, settings.n_removed, settings.rank, n_fitted, n_dims
     )
@@ -513,7 +526,7 @@ def fit_directions(
     spectrum, removed = truncate_postprocessed(
         factors.spectrum,
         factors.removed,
-        *positive_rows(factors.vectors, weights),
+        *positive_rows(factors.vectors, weights.values),
         postprocessing,
         settings.rank,
     )
