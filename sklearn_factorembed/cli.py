@@ -1,17 +1,21 @@
 """The ``factorembed`` console script: compress, evaluate and inspect tables.
 
 Thin by design: parse the arguments, call the library, print. Mistakes in the
-input (a missing file, a malformed table, an invalid rank) end with a one-line
-error and exit status 1; argparse's own usage errors exit with status 2.
+input (a missing file, a malformed table, an invalid rank), a malformed command
+line included, end with one line on stderr naming the flag or file at fault, and
+exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from tqdm import tqdm
 
@@ -31,31 +35,75 @@ _FORMAT_OF_SUFFIX = {
     ".kv": "kv",
 }
 SIMILARITY_BENCHMARKS = ("wordsim353", "simlex999")
+# Library errors name parameters ("rank=60 exceeds the vector size 50 of ..."); on
+# the command line they are flags. Quoted text (paths, table names) is matched
+# first and kept as it is.
+_FLAG_OF_PARAMETER = {
+    "vectors": "SOURCE",
+    "rank_": "the rank",
+    "rank": "--rank",
+    "vocabulary": "--vocabulary",
+    "weighting": "--weighting",
+    "solver": "--solver",
+    "postprocess": "--postprocess",
+    "quantization": "--quantization",
+    "pq_subvectors": "--pq-subvectors",
+    "format": "--format",
+}
+_PARAMETER_NAMES = "|".join(_FLAG_OF_PARAMETER)
+_PARAMETER = re.compile(rf"""('[^']*'|"[^"]*")|\b({_PARAMETER_NAMES})=""")
+
+
+def _in_flags(message: str) -> str:
+    """``message`` with the parameters it names replaced by their flags.
+
+    Examples
+    --------
+    >>> _in_flags("rank=60 exceeds the vector size 50 of 'runs/rank=60.txt'")
+    "--rank 60 exceeds the vector size 50 of 'runs/rank=60.txt'"
+    """
+    return _PARAMETER.sub(
+        lambda match: match[1] or f"{_FLAG_OF_PARAMETER[match[2]]} ", message
+    )
+
+
+def _one_line(text: str) -> str:
+    # splitlines, not split("\n"): a word can hold U+0085 or U+2028.
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+# -- argument types: a bad value is an error naming its flag, before any work ---------
 
 
 def _rank(text: str) -> int | float:
     try:
-        return int(text)
+        value: int | float = int(text)
     except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid rank {text!r}: expected an int such as 25 or a fraction of "
-            "the variance such as 0.9"
-        ) from None
+        try:
+            value = float(text)
+        except ValueError:
+            value = 0
+    if (isinstance(value, int) and value >= 1) or (
+        isinstance(value, float) and 0 < value < 1
+    ):
+        return value
+    raise argparse.ArgumentTypeError(
+        f"expected an int from 1 to the vector size or a float in (0, 1), got {text!r}"
+    )
 
 
 def _vocabulary(text: str) -> int | str:
     if text == "all":
         return text
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
+        value = 0
+    if value < 1:
         raise argparse.ArgumentTypeError(
-            f"invalid vocabulary {text!r}: expected a number of words or 'all'"
-        ) from None
+            f"expected a positive int (keep that many words) or 'all', got {text!r}"
+        )
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -64,10 +112,22 @@ def _positive_int(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"invalid value {text!r}: expected a positive int"
-        )
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
     return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors end like every other error of the command:
+    one line on stderr and exit status 1, where argparse prints the usage and
+    exits with 2. ``--help`` and ``--version`` still exit with 0."""
+
+    def error(self, message: str) -> NoReturn:
+        # "argument --rank: expected ..." -> "--rank: expected ...".
+        message = re.sub(r"^argument ([^\s/:]+)(?:/[^\s:]+)?: ", r"\1: ", message)
+        self.exit(1, f"{self.prog}: error: {_one_line(message)}\n")
+
+
+# -- printing -------------------------------------------------------------------
 
 
 def _size(n_bytes: float) -> str:
@@ -94,6 +154,19 @@ def _print_rows(rows: Sequence[tuple[str, str]]) -> None:
         print(f"{label:<{width}}  {value}")
 
 
+@contextlib.contextmanager
+def _in_flags_of_the_command():
+    """Reword the errors of the library calls inside in flags (see _in_flags).
+
+    Only around calls on the command's own arguments: a model file's saved
+    parameters are not flags.
+    """
+    try:
+        yield
+    except (ValueError, OSError) as error:
+        raise ValueError(_in_flags(str(error))) from None
+
+
 # -- compress --------------------------------------------------------------------
 
 
@@ -116,7 +189,7 @@ def _compress(args: argparse.Namespace) -> int:
         quantization=args.quantization,
         pq_subvectors=args.pq_subvectors,
     )
-    with _steps(3, args.quiet) as steps:
+    with _steps(3, args.quiet) as steps, _in_flags_of_the_command():
         steps.set_description(f"loading {args.source}")
         table = load_vectors(args.source)
         steps.update()
@@ -168,7 +241,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         if is_model_file(args.source):
             vectors = FactorizedEmbedding.load(args.source).to_keyedvectors()
         else:
-            vectors = load_vectors(args.source)
+            with _in_flags_of_the_command():
+                vectors = load_vectors(args.source)
         steps.update()
         for name in SIMILARITY_BENCHMARKS:
             steps.set_description(f"evaluating {name}")
@@ -239,10 +313,11 @@ def _build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bars on stderr"
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="factorembed",
         description="Compress pretrained word vectors by low-rank factorization, "
-        "evaluate them, and inspect saved models.",
+        "evaluate them, and inspect saved models. Errors are one line on stderr "
+        "with exit status 1.",
     )
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
@@ -269,8 +344,8 @@ def _build_parser() -> argparse.ArgumentParser:
         type=_rank,
         required=True,
         metavar="R",
-        help="dimension of the codes (int), or a fraction of the variance to keep "
-        "(float in (0, 1))",
+        help="dimension of the codes (an int from 1 to the vector size), or the "
+        "fraction of the variance to keep (a float in (0, 1))",
     )
     compress.add_argument(
         "--vocabulary",
@@ -368,11 +443,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     1
     """
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # --help, --version, or an error already shown
+        return exit.code if isinstance(exit.code, int) else 1
     try:
         return args.run(args)
     except (ValueError, TypeError, OSError) as error:
-        print(f"factorembed {args.command}: error: {error}", file=sys.stderr)
+        message = _one_line(str(error))
+        print(f"{parser.prog} {args.command}: error: {message}", file=sys.stderr)
         return 1
 
 

@@ -14,7 +14,7 @@ from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
 
 import sklearn_factorembed
-from sklearn_factorembed import FactorizedEmbedding
+from sklearn_factorembed import FactorizedEmbedding, cli
 from sklearn_factorembed.cli import main
 from sklearn_factorembed.datasets import evaluate_word_similarity
 
@@ -29,17 +29,29 @@ def _console_script() -> str:
     return script
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
+def _environment() -> dict[str, str]:
     # The script must import the package under test, wherever it was imported
     # from here.
     root = str(Path(sklearn_factorembed.__file__).parents[1])
     python_path = os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "PYTHONPATH": python_path}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [_console_script(), *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": python_path},
+        env=_environment(),
     )
+
+
+def _one_line(stderr: str) -> str:
+    """The error line of ``stderr``, checked to be all of it."""
+    assert "Traceback" not in stderr
+    assert stderr.endswith("\n") and stderr.count("\n") == 1, stderr
+    assert len(stderr.splitlines()) == 1, stderr  # no \r, U+0085 or U+2028 either
+    return stderr.rstrip("\n")
 
 
 def _centred_table():
@@ -92,30 +104,49 @@ def test_compress_to_word2vec_then_gensim_loads_it_and_evaluate_scores_it(tmp_pa
 
 
 def test_user_mistake_is_one_line_on_stderr_and_exit_status_1(tmp_path):
-    result = _run("compress", LEE, "--rank", "50", "--out", str(tmp_path / "m.npz"))
+    out = str(tmp_path / "m.npz")
+    result = _run("compress", LEE, "--rank", "50", "--out", out, "-q")
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == (
-        f"factorembed compress: error: rank=50 exceeds the vector size 10 of {LEE!r}"
+    assert _one_line(result.stderr) == (
+        f"factorembed compress: error: --rank 50 exceeds the vector size 10 of {LEE!r}"
     )
-    assert "Traceback" not in result.stderr
+
+
+def test_malformed_rank_is_one_line_and_exit_status_1_like_other_bad_ranks(tmp_path):
+    # argparse's own errors used to print the usage and exit with 2.
+    result = _run("compress", LEE, "--rank", "abc", "--out", str(tmp_path / "m.npz"))
+    assert result.returncode == 1
+    assert _one_line(result.stderr) == (
+        "factorembed compress: error: --rank: expected an int from 1 to the vector "
+        "size or a float in (0, 1), got 'abc'"
+    )
+
+
+def test_help_still_exits_0():
+    result = _run("compress", "--help")
+    assert result.returncode == 0
+    assert "--rank R" in result.stdout
+    assert result.stderr == ""
 
 
 # -- in process, through main ---------------------------------------------------------
 
 
 def test_help_lists_the_commands(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--help"])
-    assert exit_info.value.code == 0
-    assert {"compress", "evaluate", "info"} <= set(capsys.readouterr().out.split())
+    assert main(["--help"]) == 0
+    commands = {"compress", "evaluate", "info"}
+    assert commands <= set(capsys.readouterr().out.split())
 
 
 @pytest.mark.parametrize("command", ["compress", "evaluate", "info"])
 def test_every_command_has_help(command, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main([command, "--help"])
-    assert exit_info.value.code == 0
+    assert main([command, "--help"]) == 0
     assert f"usage: factorembed {command}" in capsys.readouterr().out
+
+
+def test_version_exits_0(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"factorembed {sklearn_factorembed.__version__}\n"
 
 
 def test_compress_to_npz_then_info_and_evaluate_the_model(tmp_path, capsys):
@@ -174,18 +205,22 @@ def test_compress_rank_fraction_and_vocabulary(tmp_path, capsys):
     [
         (["compress", "missing.txt", "--rank", "2"], "no such vectors file"),
         (["compress", "glove-7b", "--rank", "2"], "neither an existing file"),
-        (["compress", LEE, "--rank", "0"], "'rank' parameter"),
+        (["compress", LEE, "--rank", "0"], "--rank: expected an int from 1"),
+        (["compress", "folder", "--rank", "2"], "SOURCE 'folder' is a folder"),
         (["compress", LEE, "--rank", "2", "--space", "codes"], "--space applies"),
         (["info", LEE], "not a zip archive"),
         (["evaluate", "missing.npz"], "neither an existing file"),
     ],
 )
-def test_user_mistakes_exit_1_with_a_one_line_error(argv, message, tmp_path, capsys):
+def test_user_mistakes_exit_1_with_a_one_line_error(
+    argv, message, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
     if argv[0] == "compress":
         argv = [*argv, "--out", str(tmp_path / "model.npz")]
     assert main([*argv, "-q"]) == 1
-    error = capsys.readouterr().err
-    assert len(error.strip().splitlines()) == 1
+    error = _one_line(capsys.readouterr().err)
     assert error.startswith(f"factorembed {argv[0]}: error: ")
     assert message in error
 
@@ -202,21 +237,58 @@ def test_output_into_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
     assert "the folder" in capsys.readouterr().err
 
 
+RANK_EXPECTED = "--rank: expected an int from 1 to the vector size or a float in (0, 1)"
+
+
 @pytest.mark.parametrize(
-    "argv",
+    "argv, message",
     [
-        ["compress", LEE, "--rank", "ten", "--out", "x.npz"],
-        ["compress", LEE, "--out", "x.npz"],
-        ["compress", LEE, "--rank", "2", "--out", "x.npz", "--format", "csv"],
-        ["evaluate", LEE, "--restrict-vocab", "-3"],
-        ["frobnicate"],
+        (["compress", LEE, "--rank", "ten"], f"{RANK_EXPECTED}, got 'ten'"),
+        (["compress", LEE, "--rank", "-3"], f"{RANK_EXPECTED}, got '-3'"),
+        (["compress", LEE, "--rank", "1.5"], f"{RANK_EXPECTED}, got '1.5'"),
+        (["compress", LEE, "--rank", "1.0"], f"{RANK_EXPECTED}, got '1.0'"),
+        (["compress", LEE, "--rank", "nan"], f"{RANK_EXPECTED}, got 'nan'"),
+        (
+            ["compress", LEE, "--rank", "2", "--vocabulary", "0"],
+            "--vocabulary: expected a positive int (keep that many words) or 'all', "
+            "got '0'",
+        ),
+        (
+            ["compress", LEE, "--rank", "2", "--vocabulary", "corpus"],
+            "--vocabulary: expected a positive int",
+        ),
+        (
+            ["compress", LEE, "--rank", "4", "--quantization", "pq"]
+            + ["--pq-subvectors", "0"],
+            "--pq-subvectors: expected a positive int, got '0'",
+        ),
+        (
+            ["compress", LEE, "--rank", "2", "--format", "csv"],
+            "--format: invalid choice: 'csv'",
+        ),
+        (["compress", LEE], "the following arguments are required: --rank"),
+        (
+            ["evaluate", LEE, "--restrict-vocab", "-3"],
+            "--restrict-vocab: expected a positive int, got '-3'",
+        ),
+        (["info", "a.npz", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["frobnicate"], "COMMAND: invalid choice: 'frobnicate'"),
+        ([], "the following arguments are required: COMMAND"),
     ],
 )
-def test_malformed_command_lines_exit_2_with_usage(argv, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 2
-    assert "usage: factorembed" in capsys.readouterr().err
+def test_malformed_command_lines_exit_1_with_one_line_naming_the_flag(
+    argv, message, tmp_path, capsys
+):
+    if argv[:1] == ["compress"] and "--out" not in argv:
+        argv = [*argv, "--out", str(tmp_path / "model.npz")]
+    assert main(argv) == 1
+    error = _one_line(capsys.readouterr().err)
+    assert error.startswith("factorembed")
+    assert ": error: " in error
+    assert message in error
+    assert "usage" not in error
+    assert "parameter" not in error and "FactorizedEmbedding" not in error
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_compress_with_postprocessing_removes_the_dominant_direction(tmp_path):
@@ -258,5 +330,16 @@ def test_compress_with_product_quantization_writes_one_byte_per_group(tmp_path, 
 
 def test_compress_rejects_pq_subvectors_that_do_not_divide_the_rank(tmp_path, capsys):
     argv = ["compress", LEE, "--rank", "4", "--quantization", "pq"]
-    assert main([*argv, "--pq-subvectors", "3", "--out", str(tmp_path / "m.npz")]) == 1
-    assert "pq_subvectors=3 does not divide rank_=4" in capsys.readouterr().err
+    argv += ["--pq-subvectors", "3", "--out", str(tmp_path / "m.npz"), "-q"]
+    assert main(argv) == 1
+    error = _one_line(capsys.readouterr().err)
+    assert error == (
+        "factorembed compress: error: --pq-subvectors 3 does not divide the rank 4; "
+        "use one of [1, 2, 4]"
+    )
+
+
+def test_flag_names_replace_parameter_names_but_not_inside_quotes():
+    assert cli._in_flags(
+        "rank=9 exceeds the 4 words of 'runs/rank=9/vectors=x.txt'; vocabulary=4"
+    ) == ("--rank 9 exceeds the 4 words of 'runs/rank=9/vectors=x.txt'; --vocabulary 4")
