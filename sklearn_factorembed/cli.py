@@ -1,9 +1,9 @@
 """The ``factorembed`` console script: compress, evaluate and inspect tables.
 
-Thin by design: parse the arguments, call the library, print. Mistakes in the
-input (a missing file, a malformed table, an invalid rank), a malformed command
-line included, end with one line on stderr naming the flag or file at fault, and
-exit status 1.
+Thin by design: parse the arguments, call the library, print. Every error, a
+malformed command line included, ends with one line on stderr naming the flag or
+file at fault, and exit status 1; an interrupt exits with status 130. No
+traceback reaches the user.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ _FORMAT_OF_SUFFIX = {
     ".kv": "kv",
 }
 SIMILARITY_BENCHMARKS = ("wordsim353", "simlex999")
+INTERRUPTED = 128 + 2  # the shell's status for a process ended by SIGINT
+
 # Library errors name parameters ("rank=60 exceeds the vector size 50 of ..."); on
 # the command line they are flags. Quoted text (paths, table names) is matched
 # first and kept as it is.
@@ -164,7 +166,7 @@ def _in_flags_of_the_command():
     try:
         yield
     except (ValueError, OSError) as error:
-        raise ValueError(_in_flags(str(error))) from None
+        raise ValueError(_in_flags(_message(error))) from None
 
 
 # -- compress --------------------------------------------------------------------
@@ -317,7 +319,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="factorembed",
         description="Compress pretrained word vectors by low-rank factorization, "
         "evaluate them, and inspect saved models. Errors are one line on stderr "
-        "with exit status 1.",
+        "with exit status 1; an interrupt exits with 130.",
     )
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
@@ -434,6 +436,20 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _message(error: BaseException) -> str:
+    """``error`` as one line: the message alone for the errors written for users
+    (ValueError, OSError, TypeError); the type first for any other, whose message
+    can be a bare key or nothing."""
+    text = _one_line(str(error))
+    if isinstance(error, (ValueError, OSError, TypeError)) and not isinstance(
+        error, UnicodeError
+    ):
+        return text or type(error).__name__
+    if isinstance(error, MemoryError):
+        text = text or "out of memory"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``factorembed`` command line; return the exit status.
 
@@ -443,15 +459,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     1
     """
     parser = _build_parser()
+    prog = parser.prog
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit:  # --help, --version, or an error already shown
-        return exit.code if isinstance(exit.code, int) else 1
-    try:
-        return args.run(args)
-    except (ValueError, TypeError, OSError) as error:
-        message = _one_line(str(error))
-        print(f"{parser.prog} {args.command}: error: {message}", file=sys.stderr)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exit:  # --help, --version, or an error already shown
+            return exit.code if isinstance(exit.code, int) else 1
+        prog = f"{parser.prog} {args.command}"
+        status = args.run(args)
+        sys.stdout.flush()  # so that a closed pipe shows here, not at exit
+        return status
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout left (`factorembed info model.npz | head -1`):
+        # nobody to tell. Point stdout at devnull so that the flush at exit does
+        # not fail again.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as error:  # the last resort: one line, never a traceback
+        print(f"{prog}: error: {_message(error)}", file=sys.stderr)
         return 1
 
 

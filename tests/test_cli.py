@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +129,63 @@ def test_help_still_exits_0():
     assert result.returncode == 0
     assert "--rank R" in result.stdout
     assert result.stderr == ""
+
+
+def test_error_after_progress_bars_is_still_one_line(tmp_path):
+    # Without --quiet the bars are cleared with carriage returns before the error.
+    out = str(tmp_path / "m.npz")
+    result = subprocess.run(
+        [_console_script(), "compress", LEE, "--rank", "50", "--out", out],
+        capture_output=True,  # bytes: text mode would turn "\r" into "\n"
+        env=_environment(),
+    )
+    assert result.returncode == 1
+    assert b"\r" in result.stderr  # the bars were drawn
+    assert result.stderr.count(b"\n") == 1 and result.stderr.endswith(b"\n")
+    last = result.stderr.split(b"\r")[-1].decode()
+    assert last.startswith("factorembed compress: error: --rank 50 exceeds")
+
+
+def test_interrupt_exits_130_without_traceback():
+    process = subprocess.Popen(
+        [_console_script(), "evaluate", "glove-6b-50d"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_environment(),
+    )
+    try:
+        # Interrupt once the bar of the last step is drawn whole: then the command
+        # is inside main, where the interrupt is handled, and busy with the
+        # analogies on 30,000 words, which take far longer than this test.
+        shown = b""
+        while not shown.endswith(b"]") or b"evaluating analogies" not in shown:
+            byte = process.stderr.read(1)
+            assert byte, f"the command ended before the analogies: {shown!r}"
+            shown += byte
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130
+    last = (shown + stderr).decode().split("\r")[-1]
+    assert last == "factorembed evaluate: interrupted\n"
+    assert b"Traceback" not in shown + stderr
+
+
+def test_closed_stdout_is_neither_a_traceback_nor_a_complaint(tmp_path):
+    model = tmp_path / "model.npz"
+    assert main(["compress", LEE, "--rank", "3", "--out", str(model), "-q"]) == 0
+    process = subprocess.Popen(
+        [_console_script(), "info", str(model)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_environment(),
+    )
+    process.stdout.close()  # as `factorembed info model.npz | head -0` would
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert stderr == b""
 
 
 # -- in process, through main ---------------------------------------------------------
@@ -343,3 +402,54 @@ def test_flag_names_replace_parameter_names_but_not_inside_quotes():
     assert cli._in_flags(
         "rank=9 exceeds the 4 words of 'runs/rank=9/vectors=x.txt'; vocabulary=4"
     ) == ("--rank 9 exceeds the 4 words of 'runs/rank=9/vectors=x.txt'; --vocabulary 4")
+
+
+# -- the last resort -----------------------------------------------------------------
+
+
+ERRORS = [
+    (ValueError("bad\nvalue"), "bad value"),
+    (
+        FileNotFoundError(2, "No such file", "x.txt"),
+        "[Errno 2] No such file: 'x.txt'",
+    ),
+    (TypeError("expected a str"), "expected a str"),
+    (KeyError("embedding_"), "KeyError: 'embedding_'"),
+    (MemoryError(), "MemoryError: out of memory"),
+    (RecursionError("maximum recursion depth exceeded"), "RecursionError: max"),
+    (zipfile.BadZipFile("File is not a zip file"), "BadZipFile: File is not a"),
+    (EOFError(), "EOFError"),
+    (
+        UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+        "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff",
+    ),
+    (RuntimeError("first line\n  second\u2028third"), "first line second third"),
+    (AssertionError(), "AssertionError"),
+]
+
+
+@pytest.mark.parametrize(
+    "error, shown", ERRORS, ids=[type(error).__name__ for error, _ in ERRORS]
+)
+def test_any_error_is_one_line_and_exit_status_1(
+    error, shown, monkeypatch, tmp_path, capsys
+):
+    def fail(source):
+        raise error
+
+    monkeypatch.setattr(cli, "load_vectors", fail)
+    out = str(tmp_path / "model.npz")
+    assert main(["compress", LEE, "--rank", "2", "--out", out, "-q"]) == 1
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith("factorembed compress: error: ")
+    assert shown in line
+
+
+def test_interrupt_in_process_returns_130(monkeypatch, tmp_path, capsys):
+    def interrupt(source):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "load_vectors", interrupt)
+    out = str(tmp_path / "model.npz")
+    assert main(["compress", LEE, "--rank", "2", "--out", out, "-q"]) == 130
+    assert _one_line(capsys.readouterr().err) == "factorembed compress: interrupted"
