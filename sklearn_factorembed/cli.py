@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from sklearn.exceptions import NotFittedError
 from tqdm import tqdm
 
 from . import __version__
@@ -156,6 +157,27 @@ def _print_rows(rows: Sequence[tuple[str, str]]) -> None:
         print(f"{label:<{width}}  {value}")
 
 
+def _load_model(path: str) -> FactorizedEmbedding:
+    """Load a model file, refusing one that lacks an attribute ``transform`` needs.
+
+    ``FactorizedEmbedding.load`` checks the checksum and the shapes; a file can
+    pass both (written by hand, or by another version) and still lack a fitted
+    attribute. Transforming one word reads every attribute ``transform`` does.
+    """
+    try:
+        embedding = FactorizedEmbedding.load(path)
+        embedding.transform([next(iter(embedding.vocabulary_), "")])
+    except AttributeError as error:
+        if isinstance(error, NotFittedError):  # no fitted attribute at all
+            problem = str(error)
+        elif (error.name or "").endswith("_"):
+            problem = f"it has no fitted attribute {error.name!r}"
+        else:
+            raise
+        raise ValueError(f"cannot load the model file {path!r}: {problem}") from None
+    return embedding
+
+
 @contextlib.contextmanager
 def _in_flags_of_the_command():
     """Reword the errors of the library calls inside in flags (see _in_flags).
@@ -241,7 +263,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     with _steps(n_steps, args.quiet) as steps:
         steps.set_description(f"loading {args.source}")
         if is_model_file(args.source):
-            vectors = FactorizedEmbedding.load(args.source).to_keyedvectors()
+            vectors = _load_model(args.source).to_keyedvectors()
         else:
             with _in_flags_of_the_command():
                 vectors = load_vectors(args.source)
@@ -288,6 +310,8 @@ def _describe(entry: dict, value) -> str:
 
 
 def _info(args: argparse.Namespace) -> int:
+    # The file is shown as stored, once it is known to load and transform.
+    _load_model(args.path)
     metadata, params, attributes = read_model(args.path)
     size = os.path.getsize(args.path)
     print(f"{args.path}: {metadata['estimator']}, {_size(size)}")
@@ -428,8 +452,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "info",
         parents=[common],
         help="show what a saved model holds",
-        description="Validate a model file and print its format, parameters and "
-        "fitted attributes.",
+        description="Validate a model file (it must load and transform) and "
+        "print its format, parameters and fitted attributes.",
     )
     info.add_argument("path", metavar="PATH", help="a model file")
     info.set_defaults(run=_info)

@@ -56,6 +56,15 @@ def _one_line(stderr: str) -> str:
     return stderr.rstrip("\n")
 
 
+def _model_without(attribute: str, path: Path) -> Path:
+    """A model file that passes the checksum but lacks a fitted attribute."""
+    embedding = FactorizedEmbedding(LEE, rank=3, vocabulary="all", weighting=None)
+    embedding.fit()
+    delattr(embedding, attribute)
+    embedding.save(path)
+    return path
+
+
 def _centred_table():
     table = KeyedVectors.load_word2vec_format(LEE)
     vectors = table.vectors.astype(np.float64)
@@ -402,6 +411,33 @@ def test_flag_names_replace_parameter_names_but_not_inside_quotes():
     assert cli._in_flags(
         "rank=9 exceeds the 4 words of 'runs/rank=9/vectors=x.txt'; vocabulary=4"
     ) == ("--rank 9 exceeds the 4 words of 'runs/rank=9/vectors=x.txt'; --vocabulary 4")
+
+
+# -- models that do not load ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("attribute", ["embedding_", "pooling_weights_", "mean_"])
+@pytest.mark.parametrize("command", ["info", "evaluate"])
+def test_model_missing_a_fitted_attribute_is_refused(
+    command, attribute, tmp_path, capsys
+):
+    model = _model_without(attribute, tmp_path / "model.npz")
+    assert main([command, str(model), "-q"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert _one_line(captured.err) == (
+        f"factorembed {command}: error: cannot load the model file {str(model)!r}: "
+        f"it has no fitted attribute {attribute!r}"
+    )
+
+
+def test_truncated_model_is_one_line(tmp_path, capsys):
+    model = tmp_path / "model.npz"
+    FactorizedEmbedding(LEE, rank=3, vocabulary="all").fit().save(model)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(model.read_bytes()[:2000])
+    assert main(["info", str(truncated), "-q"]) == 1
+    assert "truncated or corrupt" in _one_line(capsys.readouterr().err)
 
 
 # -- the last resort -----------------------------------------------------------------
