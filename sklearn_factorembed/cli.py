@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import os
 import re
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,13 +29,18 @@ from ._postprocess import POSTPROCESSINGS
 from ._vectors import load_vectors
 
 FORMATS = ("npz", *EXPORT_FORMATS)
-# --format defaults to what the name of --out says, else npz.
-_FORMAT_OF_SUFFIX = {
-    ".txt": "word2vec",
-    ".vec": "word2vec",
-    ".bin": "word2vec-bin",
-    ".kv": "kv",
-}
+# The format the name of --out implies when --format is not given. gensim
+# compresses the word2vec formats when the name ends in .gz or .bz2.
+_VECTOR_SUFFIXES = {
+    f"{suffix}{compression}": format
+    for suffix, format in [
+        (".txt", "word2vec"),
+        (".vec", "word2vec"),
+        (".bin", "word2vec-bin"),
+    ]
+    for compression in ("", ".gz", ".bz2")
+} | {".kv": "kv"}
+_MODEL_SUFFIXES = {".npz": "npz", **_VECTOR_SUFFIXES}
 SIMILARITY_BENCHMARKS = ("wordsim353", "simlex999")
 INTERRUPTED = 128 + 2  # the shell's status for a process ended by SIGINT
 
@@ -130,6 +136,57 @@ class _Parser(argparse.ArgumentParser):
         self.exit(1, f"{self.prog}: error: {_one_line(message)}\n")
 
 
+# -- output files ---------------------------------------------------------------
+
+
+_KIND_OF_FILE = [
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+]
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out that cannot become a regular file, before any work.
+
+    The writers replace the target by renaming a temporary file over it: over a
+    FIFO or a device that would silently replace the special file (/dev/null,
+    as root), over a folder it fails only after the work is done.
+    """
+    if out.exists():  # follows a symbolic link: one to /dev/null is refused too
+        mode = out.stat().st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((kind for test, kind in _KIND_OF_FILE if test(mode)), None)
+            raise ValueError(
+                f"--out {str(out)!r} is {kind or 'not a regular file'}; name a "
+                "regular file, new or to be replaced"
+            )
+    if not out.parent.is_dir():
+        raise ValueError(
+            f"--out {str(out)!r}: the folder {str(out.parent)!r} does not exist"
+        )
+
+
+def _output_format(out: Path, format: str | None, suffixes: dict[str, str]) -> str:
+    """``format``, else the one the name of ``out`` ends with."""
+    if format is not None:
+        return format
+    name = out.name.lower()
+    # Longest first: "codes.txt.gz" is word2vec text, compressed.
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return suffixes[suffix]
+    named = f"the suffix {out.suffix!r}" if out.suffix else "a name without a suffix"
+    plain = [suffix for suffix in suffixes if not suffix.endswith((".gz", ".bz2"))]
+    raise ValueError(
+        f"--out {str(out)!r}: unknown output format for {named}; end the name "
+        f"with one of {', '.join(plain)} (.txt, .vec and .bin also with .gz or "
+        ".bz2), or choose the format with --format"
+    )
+
+
 # -- printing -------------------------------------------------------------------
 
 
@@ -196,7 +253,8 @@ def _in_flags_of_the_command():
 
 def _compress(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    output_format = args.format or _FORMAT_OF_SUFFIX.get(out.suffix.lower(), "npz")
+    _check_out(out)
+    output_format = _output_format(out, args.format, _MODEL_SUFFIXES)
     if output_format == "npz" and args.space is not None:
         raise ValueError(
             "--space applies to the word-vector formats "
@@ -381,13 +439,18 @@ def _build_parser() -> argparse.ArgumentParser:
         help="keep the K first (most frequent) words of the table (default: all)",
     )
     compress.add_argument(
-        "--out", required=True, metavar="PATH", help="the file to write"
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="the file to write, replaced if it exists; not a folder, FIFO or device",
     )
     compress.add_argument(
         "--format",
         choices=FORMATS,
         help="npz: a model file; word2vec, word2vec-bin, kv: word vectors for "
-        "gensim and other tools (default: from the suffix of --out, else npz)",
+        "gensim and other tools (default: from the name of --out: .npz npz, .txt "
+        "and .vec word2vec, .bin word2vec-bin, each also with .gz or .bz2 to "
+        "compress, .kv kv; any other name is an error)",
     )
     compress.add_argument(
         "--space",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import zipfile
@@ -411,6 +412,88 @@ def test_flag_names_replace_parameter_names_but_not_inside_quotes():
     assert cli._in_flags(
         "rank=9 exceeds the 4 words of 'runs/rank=9/vectors=x.txt'; vocabulary=4"
     ) == ("--rank 9 exceeds the 4 words of 'runs/rank=9/vectors=x.txt'; --vocabulary 4")
+
+
+# -- --out -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, format, space",
+    [
+        ("codes.txt.gz", "word2vec", "codes"),
+        ("codes.vec", "word2vec", "codes"),
+        ("vectors.bin.bz2", "word2vec-bin", "reconstructed"),
+        ("codes.kv", "kv", "codes"),
+    ],
+)
+def test_out_suffix_chooses_the_format(name, format, space, tmp_path, capsys):
+    out = tmp_path / name
+    argv = ["compress", LEE, "--rank", "3", "--space", space, "--out", str(out)]
+    assert main([*argv, "-q"]) == 0
+    assert f"written               {out} ({format}, {space}," in capsys.readouterr().out
+    if format == "kv":
+        loaded = KeyedVectors.load(str(out))
+    else:
+        loaded = KeyedVectors.load_word2vec_format(
+            str(out), binary=format == "word2vec-bin"
+        )
+    assert len(loaded) == 1762
+    assert loaded.vector_size == (3 if space == "codes" else 10)
+
+
+@pytest.mark.parametrize(
+    "name, named", [("model.foo", "the suffix '.foo'"), ("model", "a name without")]
+)
+def test_unknown_out_suffix_is_an_error_naming_it_and_the_accepted_ones(
+    name, named, tmp_path, capsys
+):
+    out = tmp_path / name
+    assert main(["compress", LEE, "--rank", "3", "--out", str(out), "-q"]) == 1
+    error = _one_line(capsys.readouterr().err)
+    assert f"--out {str(out)!r}: unknown output format for {named}" in error
+    assert ".npz, .txt, .vec, .bin, .kv" in error and "--format" in error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_format_flag_wins_over_the_out_suffix(tmp_path):
+    out = tmp_path / "vectors.dat"
+    argv = ["compress", LEE, "--rank", "3", "--format", "word2vec-bin", "--out"]
+    assert main([*argv, str(out), "-q"]) == 0
+    assert KeyedVectors.load_word2vec_format(str(out), binary=True).vector_size == 3
+
+
+@pytest.fixture(params=["fifo", "folder"])
+def special_file(request, tmp_path) -> Path:
+    """An existing path that is not a regular file; named as a model would be."""
+    path = tmp_path / "special" / "model.npz"
+    path.parent.mkdir()
+    if request.param == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    return path
+
+
+@pytest.mark.parametrize("command", ["compress"])
+def test_out_that_is_not_a_regular_file_is_refused_before_writing(
+    command, special_file, tmp_path, capsys
+):
+    model = tmp_path / "model.npz"
+    assert main(["compress", LEE, "--rank", "3", "--out", str(model), "-q"]) == 0
+    capsys.readouterr()
+    source = [LEE, "--rank", "3"] if command == "compress" else [str(model)]
+    out = ["--out", str(special_file), "--format", "word2vec"]
+    mode = special_file.stat().st_mode
+    assert main([command, *source, *out, "-q"]) == 1
+    error = _one_line(capsys.readouterr().err)
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a folder"
+    assert error == (
+        f"factorembed {command}: error: --out {str(special_file)!r} is {kind}; name "
+        "a regular file, new or to be replaced"
+    )
+    # Nothing replaced it, nothing written beside it.
+    assert special_file.stat().st_mode == mode
+    assert list(special_file.parent.iterdir()) == [special_file]
 
 
 # -- models that do not load ---------------------------------------------------------
