@@ -22,7 +22,7 @@ from sklearn.exceptions import NotFittedError
 from tqdm import tqdm
 
 from . import __version__
-from ._embedding import SPACES, FactorizedEmbedding
+from ._embedding import SPACES, WEIGHTINGS, FactorizedEmbedding
 from ._factorize import SOLVERS
 from ._persistence import EXPORT_FORMATS, is_model_file, read_model
 from ._postprocess import POSTPROCESSINGS
@@ -266,7 +266,7 @@ def _compress(args: argparse.Namespace) -> int:
         rank=args.rank,
         solver=args.solver,
         vocabulary=args.vocabulary,
-        weighting=None,
+        weighting=None if args.weighting == "none" else args.weighting,
         postprocess=None if args.postprocess == "none" else args.postprocess,
         quantization=args.quantization,
         pq_subvectors=args.pq_subvectors,
@@ -275,7 +275,12 @@ def _compress(args: argparse.Namespace) -> int:
         steps.set_description(f"loading {args.source}")
         table = load_vectors(args.source)
         steps.update()
-        steps.set_description(f"factorizing {len(table):,} x {table.vector_size}")
+        n_kept = len(table)
+        if args.vocabulary != "all":
+            n_kept = min(args.vocabulary, n_kept)
+        steps.set_description(
+            f"factorizing {n_kept:,} words x {table.vector_size} dims"
+        )
         embedding.fit()
         steps.update()
         steps.set_description(f"writing {out}")
@@ -457,6 +462,15 @@ def _build_parser() -> argparse.ArgumentParser:
         choices=SPACES,
         help="with a word-vector format: the rank-R codes (default) or their "
         "d-dim reconstructions",
+    )
+    compress.add_argument(
+        "--weighting",
+        choices=("none", *WEIGHTINGS),
+        default="none",
+        help="how much each word counts in the factorization: none (all equally, "
+        "the default), frequency (the square root of its count) or log-frequency "
+        "(log(1 + count)); compress has no documents to count in, so the counts "
+        "follow Zipf's law over the order of the table, most frequent first",
     )
     compress.add_argument(
         "--solver",

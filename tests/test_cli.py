@@ -138,6 +138,7 @@ def test_help_still_exits_0():
     result = _run("compress", "--help")
     assert result.returncode == 0
     assert "--rank R" in result.stdout
+    assert "--weighting {none,frequency,log-frequency}" in result.stdout
     assert result.stderr == ""
 
 
@@ -332,6 +333,10 @@ RANK_EXPECTED = "--rank: expected an int from 1 to the vector size or a float in
             "--pq-subvectors: expected a positive int, got '0'",
         ),
         (
+            ["compress", LEE, "--rank", "2", "--weighting", "sqrt"],
+            "--weighting: invalid choice: 'sqrt'",
+        ),
+        (
             ["compress", LEE, "--rank", "2", "--format", "csv"],
             "--format: invalid choice: 'csv'",
         ),
@@ -412,6 +417,50 @@ def test_flag_names_replace_parameter_names_but_not_inside_quotes():
     assert cli._in_flags(
         "rank=9 exceeds the 4 words of 'runs/rank=9/vectors=x.txt'; vocabulary=4"
     ) == ("--rank 9 exceeds the 4 words of 'runs/rank=9/vectors=x.txt'; --vocabulary 4")
+
+
+# -- --weighting and the progress label --------------------------------------------
+
+
+@pytest.mark.parametrize("weighting", ["frequency", "log-frequency"])
+def test_weighting_flag_is_the_weighting_of_the_fit(weighting, tmp_path):
+    out = tmp_path / "model.npz"
+    argv = ["compress", LEE, "--rank", "3", "--weighting", weighting, "--out"]
+    assert main([*argv, str(out), "-q"]) == 0
+    saved = FactorizedEmbedding.load(out)
+    assert saved.weighting == weighting
+    expected = FactorizedEmbedding(
+        LEE, rank=3, vocabulary="all", weighting=weighting
+    ).fit()
+    unweighted = FactorizedEmbedding(LEE, rank=3, vocabulary="all", weighting=None)
+    unweighted.fit()
+    np.testing.assert_allclose(
+        np.abs(saved.components_), np.abs(expected.components_), atol=1e-5
+    )
+    # The flag changes what is fitted: the table's rows do not weigh the same.
+    assert not np.allclose(np.abs(saved.mean_), np.abs(unweighted.mean_), atol=1e-3)
+
+
+def test_weighting_defaults_to_none(tmp_path):
+    out = tmp_path / "model.npz"
+    assert main(["compress", LEE, "--rank", "3", "--out", str(out), "-q"]) == 0
+    assert FactorizedEmbedding.load(out).weighting is None
+
+
+@pytest.mark.parametrize(
+    "vocabulary, label",
+    [
+        ([], "factorizing 1,762 words x 10 dims"),
+        (["--vocabulary", "500"], "factorizing 500 words x 10 dims"),
+        (["--vocabulary", "5000"], "factorizing 1,762 words x 10 dims"),
+    ],
+)
+def test_progress_label_counts_the_words_kept(vocabulary, label, tmp_path, capsys):
+    out = str(tmp_path / "model.npz")
+    assert main(["compress", LEE, "--rank", "3", *vocabulary, "--out", out]) == 0
+    progress = capsys.readouterr().err
+    assert label in progress
+    assert progress.count("factorizing") == progress.count(label)
 
 
 # -- --out -----------------------------------------------------------------------
