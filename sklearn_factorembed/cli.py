@@ -1,4 +1,4 @@
-"""The ``factorembed`` console script: compress, evaluate and inspect tables.
+"""The ``factorembed`` console script: compress, export, evaluate and inspect.
 
 Thin by design: parse the arguments, call the library, print. Every error, a
 malformed command line included, ends with one line on stderr naming the flag or
@@ -315,6 +315,38 @@ def _compress(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- export ----------------------------------------------------------------------
+
+
+def _export(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    _check_out(out)
+    output_format = _output_format(out, args.format, _VECTOR_SUFFIXES)
+    with _steps(2, args.quiet) as steps:
+        steps.set_description(f"loading {args.model}")
+        embedding = _load_model(args.model)
+        steps.update()
+        steps.set_description(f"writing {out}")
+        with _in_flags_of_the_command():
+            embedding.export(out, format=output_format, space=args.space)
+        steps.update()
+
+    n_dims = embedding.rank_
+    if args.space == "reconstructed":
+        n_dims = embedding.components_.shape[1]
+    _print_rows(
+        [
+            ("model", args.model),
+            ("words x dims", f"{len(embedding.vocabulary_):,} x {n_dims}"),
+            (
+                "written",
+                f"{out} ({output_format}, {args.space}, {_size(out.stat().st_size)})",
+            ),
+        ]
+    )
+    return 0
+
+
 # -- evaluate --------------------------------------------------------------------
 
 
@@ -397,6 +429,26 @@ def _info(args: argparse.Namespace) -> int:
 # -- the parser ------------------------------------------------------------------
 
 
+def _add_output_arguments(command: argparse.ArgumentParser, formats) -> None:
+    model = "npz" in formats
+    command.add_argument(
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="the file to write, replaced if it exists; not a folder, FIFO or device",
+    )
+    command.add_argument(
+        "--format",
+        choices=formats,
+        help=("npz: a model file; " if model else "")
+        + "word2vec, word2vec-bin, kv: word vectors for gensim and other tools "
+        "(default: from the name of --out: "
+        + (".npz npz, " if model else "")
+        + ".txt and .vec word2vec, .bin word2vec-bin, each also with .gz or .bz2 "
+        "to compress, .kv kv; any other name is an error)",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -405,7 +457,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="factorembed",
         description="Compress pretrained word vectors by low-rank factorization, "
-        "evaluate them, and inspect saved models. Errors are one line on stderr "
+        "export, evaluate and inspect the models. Errors are one line on stderr "
         "with exit status 1; an interrupt exits with 130.",
     )
     parser.add_argument(
@@ -443,20 +495,7 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="keep the K first (most frequent) words of the table (default: all)",
     )
-    compress.add_argument(
-        "--out",
-        required=True,
-        metavar="PATH",
-        help="the file to write, replaced if it exists; not a folder, FIFO or device",
-    )
-    compress.add_argument(
-        "--format",
-        choices=FORMATS,
-        help="npz: a model file; word2vec, word2vec-bin, kv: word vectors for "
-        "gensim and other tools (default: from the name of --out: .npz npz, .txt "
-        "and .vec word2vec, .bin word2vec-bin, each also with .gz or .bz2 to "
-        "compress, .kv kv; any other name is an error)",
-    )
+    _add_output_arguments(compress, FORMATS)
     compress.add_argument(
         "--space",
         choices=SPACES,
@@ -497,6 +536,24 @@ def _build_parser() -> argparse.ArgumentParser:
         help="with --quantization pq: bytes per word; must divide the rank",
     )
     compress.set_defaults(run=_compress)
+
+    export = commands.add_parser(
+        "export",
+        parents=[common],
+        help="write the word vectors of a saved model for other tools",
+        description="Write the words of a model file (written by compress or "
+        "FactorizedEmbedding.save) and their codes or reconstructed vectors as "
+        "word2vec text, word2vec binary or a gensim .kv file.",
+    )
+    export.add_argument("model", metavar="MODEL", help="a model file")
+    _add_output_arguments(export, EXPORT_FORMATS)
+    export.add_argument(
+        "--space",
+        choices=SPACES,
+        default="codes",
+        help="the rank-R codes (default) or their d-dim reconstructions",
+    )
+    export.set_defaults(run=_export)
 
     evaluate = commands.add_parser(
         "evaluate",

@@ -204,11 +204,11 @@ def test_closed_stdout_is_neither_a_traceback_nor_a_complaint(tmp_path):
 
 def test_help_lists_the_commands(capsys):
     assert main(["--help"]) == 0
-    commands = {"compress", "evaluate", "info"}
+    commands = {"compress", "export", "evaluate", "info"}
     assert commands <= set(capsys.readouterr().out.split())
 
 
-@pytest.mark.parametrize("command", ["compress", "evaluate", "info"])
+@pytest.mark.parametrize("command", ["compress", "export", "evaluate", "info"])
 def test_every_command_has_help(command, capsys):
     assert main([command, "--help"]) == 0
     assert f"usage: factorembed {command}" in capsys.readouterr().out
@@ -523,7 +523,7 @@ def special_file(request, tmp_path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", ["compress"])
+@pytest.mark.parametrize("command", ["compress", "export"])
 def test_out_that_is_not_a_regular_file_is_refused_before_writing(
     command, special_file, tmp_path, capsys
 ):
@@ -545,16 +545,101 @@ def test_out_that_is_not_a_regular_file_is_refused_before_writing(
     assert list(special_file.parent.iterdir()) == [special_file]
 
 
+# -- export --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def saved_model(tmp_path) -> Path:
+    model = tmp_path / "model.npz"
+    argv = ["compress", LEE, "--rank", "3", "--postprocess", "none", "--out"]
+    assert main([*argv, str(model), "-q"]) == 0
+    return model
+
+
+@pytest.mark.parametrize(
+    "name, format", [("codes.txt", "word2vec"), ("codes.bin", "word2vec-bin")]
+)
+def test_export_writes_the_codes_of_a_saved_model(
+    saved_model, name, format, tmp_path, capsys
+):
+    capsys.readouterr()
+    out = tmp_path / name
+    assert main(["export", str(saved_model), "--out", str(out), "-q"]) == 0
+    assert f"{out} ({format}, codes," in capsys.readouterr().out
+    exported = KeyedVectors.load_word2vec_format(
+        str(out), binary=format == "word2vec-bin"
+    )
+    table, centred = _centred_table()
+    assert exported.index_to_key == table.index_to_key
+    # Independent check: the codes' Gram matrix is that of the centred table
+    # projected on its top 3 right singular vectors.
+    _, _, right = np.linalg.svd(centred, full_matrices=False)
+    projected = centred @ right[:3].T
+    np.testing.assert_allclose(
+        exported.vectors @ exported.vectors.T, projected @ projected.T, atol=1e-4
+    )
+
+
+def test_export_reconstructed_kv_is_the_projected_table(saved_model, tmp_path):
+    out = tmp_path / "vectors.kv"
+    argv = ["export", str(saved_model), "--space", "reconstructed", "--out", str(out)]
+    assert main([*argv, "-q"]) == 0
+    exported = KeyedVectors.load(str(out))
+    table, centred = _centred_table()
+    _, _, right = np.linalg.svd(centred, full_matrices=False)
+    projected = centred @ right[:3].T @ right[:3] + table.vectors.mean(axis=0)
+    np.testing.assert_allclose(exported.vectors, projected, atol=1e-4)
+
+
+def test_export_format_flag_and_refusal_of_a_model_suffix(
+    saved_model, tmp_path, capsys
+):
+    out = tmp_path / "vectors.npz"
+    assert main(["export", str(saved_model), "--out", str(out), "-q"]) == 1
+    error = _one_line(capsys.readouterr().err)
+    assert "unknown output format for the suffix '.npz'" in error
+    assert ".txt, .vec, .bin, .kv" in error
+    assert main(["export", str(saved_model), "--out", str(out), "--format", "kv"]) == 0
+    assert KeyedVectors.load(str(out)).vector_size == 3
+
+
+def test_export_of_a_file_that_is_not_a_model_is_one_line(tmp_path, capsys):
+    out = tmp_path / "codes.txt"
+    assert main(["export", LEE, "--out", str(out), "-q"]) == 1
+    error = _one_line(capsys.readouterr().err)
+    assert error.startswith("factorembed export: error: cannot load the model file")
+    assert not out.exists()
+
+
+def test_word2vec_refusal_of_a_spaced_word_names_the_format_flag(tmp_path, capsys):
+    table = KeyedVectors(vector_size=4)
+    words = ["new york", "a", "b", "c", "d"]
+    table.add_vectors(words, np.random.default_rng(0).normal(size=(5, 4)))
+    table.save(str(tmp_path / "spaced.kv"))
+    model = tmp_path / "model.npz"
+    argv = ["compress", str(tmp_path / "spaced.kv"), "--rank", "2", "-q", "--out"]
+    assert main([*argv, str(model)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "codes.txt"
+    assert main(["export", str(model), "--out", str(out), "-q"]) == 1
+    error = _one_line(capsys.readouterr().err)
+    assert error.endswith("export with --format 'kv'")
+    assert not out.exists()
+
+
 # -- models that do not load ---------------------------------------------------------
 
 
 @pytest.mark.parametrize("attribute", ["embedding_", "pooling_weights_", "mean_"])
-@pytest.mark.parametrize("command", ["info", "evaluate"])
+@pytest.mark.parametrize("command", ["info", "evaluate", "export"])
 def test_model_missing_a_fitted_attribute_is_refused(
     command, attribute, tmp_path, capsys
 ):
     model = _model_without(attribute, tmp_path / "model.npz")
-    assert main([command, str(model), "-q"]) == 1
+    argv = [command, str(model), "-q"]
+    if command == "export":
+        argv += ["--out", str(tmp_path / "codes.txt")]
+    assert main(argv) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert _one_line(captured.err) == (
