@@ -1,61 +1,118 @@
-"""The ``factorembed`` console script: compress, evaluate and inspect tables.
+"""The ``factorembed`` console script: compress, export, evaluate and inspect.
 
-Thin by design: parse the arguments, call the library, print. Mistakes in the
-input (a missing file, a malformed table, an invalid rank) end with a one-line
-error and exit status 1; argparse's own usage errors exit with status 2.
+Thin by design: parse the arguments, call the library, print. Every error, a
+malformed command line included, ends with one line on stderr naming the flag or
+file at fault, and exit status 1; an interrupt exits with status 130. No
+traceback reaches the user.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
+from sklearn.exceptions import NotFittedError
 from tqdm import tqdm
 
 from . import __version__
-from ._embedding import SPACES, FactorizedEmbedding
+from ._embedding import SPACES, WEIGHTINGS, FactorizedEmbedding
 from ._factorize import SOLVERS
 from ._persistence import EXPORT_FORMATS, is_model_file, read_model
 from ._postprocess import POSTPROCESSINGS
 from ._vectors import load_vectors
 
 FORMATS = ("npz", *EXPORT_FORMATS)
-# --format defaults to what the name of --out says, else npz.
-_FORMAT_OF_SUFFIX = {
-    ".txt": "word2vec",
-    ".vec": "word2vec",
-    ".bin": "word2vec-bin",
-    ".kv": "kv",
-}
+# The format the name of --out implies when --format is not given. gensim
+# compresses the word2vec formats when the name ends in .gz or .bz2.
+_VECTOR_SUFFIXES = {
+    f"{suffix}{compression}": format
+    for suffix, format in [
+        (".txt", "word2vec"),
+        (".vec", "word2vec"),
+        (".bin", "word2vec-bin"),
+    ]
+    for compression in ("", ".gz", ".bz2")
+} | {".kv": "kv"}
+_MODEL_SUFFIXES = {".npz": "npz", **_VECTOR_SUFFIXES}
 SIMILARITY_BENCHMARKS = ("wordsim353", "simlex999")
+INTERRUPTED = 128 + 2  # the shell's status for a process ended by SIGINT
+
+# Library errors name parameters ("rank=60 exceeds the vector size 50 of ..."); on
+# the command line they are flags. Quoted text (paths, table names) is matched
+# first and kept as it is.
+_FLAG_OF_PARAMETER = {
+    "vectors": "SOURCE",
+    "rank_": "the rank",
+    "rank": "--rank",
+    "vocabulary": "--vocabulary",
+    "weighting": "--weighting",
+    "solver": "--solver",
+    "postprocess": "--postprocess",
+    "quantization": "--quantization",
+    "pq_subvectors": "--pq-subvectors",
+    "format": "--format",
+}
+_PARAMETER_NAMES = "|".join(_FLAG_OF_PARAMETER)
+_PARAMETER = re.compile(rf"""('[^']*'|"[^"]*")|\b({_PARAMETER_NAMES})=""")
+
+
+def _in_flags(message: str) -> str:
+    """``message`` with the parameters it names replaced by their flags.
+
+    Examples
+    --------
+    >>> _in_flags("rank=60 exceeds the vector size 50 of 'runs/rank=60.txt'")
+    "--rank 60 exceeds the vector size 50 of 'runs/rank=60.txt'"
+    """
+    return _PARAMETER.sub(
+        lambda match: match[1] or f"{_FLAG_OF_PARAMETER[match[2]]} ", message
+    )
+
+
+def _one_line(text: str) -> str:
+    # splitlines, not split("\n"): a word can hold U+0085 or U+2028.
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+# -- argument types: a bad value is an error naming its flag, before any work ---------
 
 
 def _rank(text: str) -> int | float:
     try:
-        return int(text)
+        value: int | float = int(text)
     except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid rank {text!r}: expected an int such as 25 or a fraction of "
-            "the variance such as 0.9"
-        ) from None
+        try:
+            value = float(text)
+        except ValueError:
+            value = 0
+    if (isinstance(value, int) and value >= 1) or (
+        isinstance(value, float) and 0 < value < 1
+    ):
+        return value
+    raise argparse.ArgumentTypeError(
+        f"expected an int from 1 to the vector size or a float in (0, 1), got {text!r}"
+    )
 
 
 def _vocabulary(text: str) -> int | str:
     if text == "all":
         return text
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
+        value = 0
+    if value < 1:
         raise argparse.ArgumentTypeError(
-            f"invalid vocabulary {text!r}: expected a number of words or 'all'"
-        ) from None
+            f"expected a positive int (keep that many words) or 'all', got {text!r}"
+        )
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -64,10 +121,73 @@ def _positive_int(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"invalid value {text!r}: expected a positive int"
-        )
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
     return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors end like every other error of the command:
+    one line on stderr and exit status 1, where argparse prints the usage and
+    exits with 2. ``--help`` and ``--version`` still exit with 0."""
+
+    def error(self, message: str) -> NoReturn:
+        # "argument --rank: expected ..." -> "--rank: expected ...".
+        message = re.sub(r"^argument ([^\s/:]+)(?:/[^\s:]+)?: ", r"\1: ", message)
+        self.exit(1, f"{self.prog}: error: {_one_line(message)}\n")
+
+
+# -- output files ---------------------------------------------------------------
+
+
+_KIND_OF_FILE = [
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+]
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out that cannot become a regular file, before any work.
+
+    The writers replace the target by renaming a temporary file over it: over a
+    FIFO or a device that would silently replace the special file (/dev/null,
+    as root), over a folder it fails only after the work is done.
+    """
+    if out.exists():  # follows a symbolic link: one to /dev/null is refused too
+        mode = out.stat().st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((kind for test, kind in _KIND_OF_FILE if test(mode)), None)
+            raise ValueError(
+                f"--out {str(out)!r} is {kind or 'not a regular file'}; name a "
+                "regular file, new or to be replaced"
+            )
+    if not out.parent.is_dir():
+        raise ValueError(
+            f"--out {str(out)!r}: the folder {str(out.parent)!r} does not exist"
+        )
+
+
+def _output_format(out: Path, format: str | None, suffixes: dict[str, str]) -> str:
+    """``format``, else the one the name of ``out`` ends with."""
+    if format is not None:
+        return format
+    name = out.name.lower()
+    # Longest first: "codes.txt.gz" is word2vec text, compressed.
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return suffixes[suffix]
+    named = f"the suffix {out.suffix!r}" if out.suffix else "a name without a suffix"
+    plain = [suffix for suffix in suffixes if not suffix.endswith((".gz", ".bz2"))]
+    raise ValueError(
+        f"--out {str(out)!r}: unknown output format for {named}; end the name "
+        f"with one of {', '.join(plain)} (.txt, .vec and .bin also with .gz or "
+        ".bz2), or choose the format with --format"
+    )
+
+
+# -- printing -------------------------------------------------------------------
 
 
 def _size(n_bytes: float) -> str:
@@ -94,12 +214,47 @@ def _print_rows(rows: Sequence[tuple[str, str]]) -> None:
         print(f"{label:<{width}}  {value}")
 
 
+def _load_model(path: str) -> FactorizedEmbedding:
+    """Load a model file, refusing one that lacks an attribute ``transform`` needs.
+
+    ``FactorizedEmbedding.load`` checks the checksum and the shapes; a file can
+    pass both (written by hand, or by another version) and still lack a fitted
+    attribute. Transforming one word reads every attribute ``transform`` does.
+    """
+    try:
+        embedding = FactorizedEmbedding.load(path)
+        embedding.transform([next(iter(embedding.vocabulary_), "")])
+    except AttributeError as error:
+        if isinstance(error, NotFittedError):  # no fitted attribute at all
+            problem = str(error)
+        elif (error.name or "").endswith("_"):
+            problem = f"it has no fitted attribute {error.name!r}"
+        else:
+            raise
+        raise ValueError(f"cannot load the model file {path!r}: {problem}") from None
+    return embedding
+
+
+@contextlib.contextmanager
+def _in_flags_of_the_command():
+    """Reword the errors of the library calls inside in flags (see _in_flags).
+
+    Only around calls on the command's own arguments: a model file's saved
+    parameters are not flags.
+    """
+    try:
+        yield
+    except (ValueError, OSError) as error:
+        raise ValueError(_in_flags(_message(error))) from None
+
+
 # -- compress --------------------------------------------------------------------
 
 
 def _compress(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    output_format = args.format or _FORMAT_OF_SUFFIX.get(out.suffix.lower(), "npz")
+    _check_out(out)
+    output_format = _output_format(out, args.format, _MODEL_SUFFIXES)
     if output_format == "npz" and args.space is not None:
         raise ValueError(
             "--space applies to the word-vector formats "
@@ -111,16 +266,21 @@ def _compress(args: argparse.Namespace) -> int:
         rank=args.rank,
         solver=args.solver,
         vocabulary=args.vocabulary,
-        weighting=None,
+        weighting=None if args.weighting == "none" else args.weighting,
         postprocess=None if args.postprocess == "none" else args.postprocess,
         quantization=args.quantization,
         pq_subvectors=args.pq_subvectors,
     )
-    with _steps(3, args.quiet) as steps:
+    with _steps(3, args.quiet) as steps, _in_flags_of_the_command():
         steps.set_description(f"loading {args.source}")
         table = load_vectors(args.source)
         steps.update()
-        steps.set_description(f"factorizing {len(table):,} x {table.vector_size}")
+        n_kept = len(table)
+        if args.vocabulary != "all":
+            n_kept = min(args.vocabulary, n_kept)
+        steps.set_description(
+            f"factorizing {n_kept:,} words x {table.vector_size} dims"
+        )
         embedding.fit()
         steps.update()
         steps.set_description(f"writing {out}")
@@ -155,6 +315,38 @@ def _compress(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- export ----------------------------------------------------------------------
+
+
+def _export(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    _check_out(out)
+    output_format = _output_format(out, args.format, _VECTOR_SUFFIXES)
+    with _steps(2, args.quiet) as steps:
+        steps.set_description(f"loading {args.model}")
+        embedding = _load_model(args.model)
+        steps.update()
+        steps.set_description(f"writing {out}")
+        with _in_flags_of_the_command():
+            embedding.export(out, format=output_format, space=args.space)
+        steps.update()
+
+    n_dims = embedding.rank_
+    if args.space == "reconstructed":
+        n_dims = embedding.components_.shape[1]
+    _print_rows(
+        [
+            ("model", args.model),
+            ("words x dims", f"{len(embedding.vocabulary_):,} x {n_dims}"),
+            (
+                "written",
+                f"{out} ({output_format}, {args.space}, {_size(out.stat().st_size)})",
+            ),
+        ]
+    )
+    return 0
+
+
 # -- evaluate --------------------------------------------------------------------
 
 
@@ -166,9 +358,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     with _steps(n_steps, args.quiet) as steps:
         steps.set_description(f"loading {args.source}")
         if is_model_file(args.source):
-            vectors = FactorizedEmbedding.load(args.source).to_keyedvectors()
+            vectors = _load_model(args.source).to_keyedvectors()
         else:
-            vectors = load_vectors(args.source)
+            with _in_flags_of_the_command():
+                vectors = load_vectors(args.source)
         steps.update()
         for name in SIMILARITY_BENCHMARKS:
             steps.set_description(f"evaluating {name}")
@@ -212,6 +405,8 @@ def _describe(entry: dict, value) -> str:
 
 
 def _info(args: argparse.Namespace) -> int:
+    # The file is shown as stored, once it is known to load and transform.
+    _load_model(args.path)
     metadata, params, attributes = read_model(args.path)
     size = os.path.getsize(args.path)
     print(f"{args.path}: {metadata['estimator']}, {_size(size)}")
@@ -234,15 +429,36 @@ def _info(args: argparse.Namespace) -> int:
 # -- the parser ------------------------------------------------------------------
 
 
+def _add_output_arguments(command: argparse.ArgumentParser, formats) -> None:
+    model = "npz" in formats
+    command.add_argument(
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="the file to write, replaced if it exists; not a folder, FIFO or device",
+    )
+    command.add_argument(
+        "--format",
+        choices=formats,
+        help=("npz: a model file; " if model else "")
+        + "word2vec, word2vec-bin, kv: word vectors for gensim and other tools "
+        "(default: from the name of --out: "
+        + (".npz npz, " if model else "")
+        + ".txt and .vec word2vec, .bin word2vec-bin, each also with .gz or .bz2 "
+        "to compress, .kv kv; any other name is an error)",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bars on stderr"
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="factorembed",
         description="Compress pretrained word vectors by low-rank factorization, "
-        "evaluate them, and inspect saved models.",
+        "export, evaluate and inspect the models. Errors are one line on stderr "
+        "with exit status 1; an interrupt exits with 130.",
     )
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
@@ -269,8 +485,8 @@ def _build_parser() -> argparse.ArgumentParser:
         type=_rank,
         required=True,
         metavar="R",
-        help="dimension of the codes (int), or a fraction of the variance to keep "
-        "(float in (0, 1))",
+        help="dimension of the codes (an int from 1 to the vector size), or the "
+        "fraction of the variance to keep (a float in (0, 1))",
     )
     compress.add_argument(
         "--vocabulary",
@@ -279,20 +495,21 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="keep the K first (most frequent) words of the table (default: all)",
     )
-    compress.add_argument(
-        "--out", required=True, metavar="PATH", help="the file to write"
-    )
-    compress.add_argument(
-        "--format",
-        choices=FORMATS,
-        help="npz: a model file; word2vec, word2vec-bin, kv: word vectors for "
-        "gensim and other tools (default: from the suffix of --out, else npz)",
-    )
+    _add_output_arguments(compress, FORMATS)
     compress.add_argument(
         "--space",
         choices=SPACES,
         help="with a word-vector format: the rank-R codes (default) or their "
         "d-dim reconstructions",
+    )
+    compress.add_argument(
+        "--weighting",
+        choices=("none", *WEIGHTINGS),
+        default="none",
+        help="how much each word counts in the factorization: none (all equally, "
+        "the default), frequency (the square root of its count) or log-frequency "
+        "(log(1 + count)); compress has no documents to count in, so the counts "
+        "follow Zipf's law over the order of the table, most frequent first",
     )
     compress.add_argument(
         "--solver",
@@ -319,6 +536,24 @@ def _build_parser() -> argparse.ArgumentParser:
         help="with --quantization pq: bytes per word; must divide the rank",
     )
     compress.set_defaults(run=_compress)
+
+    export = commands.add_parser(
+        "export",
+        parents=[common],
+        help="write the word vectors of a saved model for other tools",
+        description="Write the words of a model file (written by compress or "
+        "FactorizedEmbedding.save) and their codes or reconstructed vectors as "
+        "word2vec text, word2vec binary or a gensim .kv file.",
+    )
+    export.add_argument("model", metavar="MODEL", help="a model file")
+    _add_output_arguments(export, EXPORT_FORMATS)
+    export.add_argument(
+        "--space",
+        choices=SPACES,
+        default="codes",
+        help="the rank-R codes (default) or their d-dim reconstructions",
+    )
+    export.set_defaults(run=_export)
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -351,12 +586,26 @@ def _build_parser() -> argparse.ArgumentParser:
         "info",
         parents=[common],
         help="show what a saved model holds",
-        description="Validate a model file and print its format, parameters and "
-        "fitted attributes.",
+        description="Validate a model file (it must load and transform) and "
+        "print its format, parameters and fitted attributes.",
     )
     info.add_argument("path", metavar="PATH", help="a model file")
     info.set_defaults(run=_info)
     return parser
+
+
+def _message(error: BaseException) -> str:
+    """``error`` as one line: the message alone for the errors written for users
+    (ValueError, OSError, TypeError); the type first for any other, whose message
+    can be a bare key or nothing."""
+    text = _one_line(str(error))
+    if isinstance(error, (ValueError, OSError, TypeError)) and not isinstance(
+        error, UnicodeError
+    ):
+        return text or type(error).__name__
+    if isinstance(error, MemoryError):
+        text = text or "out of memory"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -368,11 +617,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     1
     """
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    prog = parser.prog
     try:
-        return args.run(args)
-    except (ValueError, TypeError, OSError) as error:
-        print(f"factorembed {args.command}: error: {error}", file=sys.stderr)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exit:  # --help, --version, or an error already shown
+            return exit.code if isinstance(exit.code, int) else 1
+        prog = f"{parser.prog} {args.command}"
+        status = args.run(args)
+        sys.stdout.flush()  # so that a closed pipe shows here, not at exit
+        return status
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout left (`factorembed info model.npz | head -1`):
+        # nobody to tell. Point stdout at devnull so that the flush at exit does
+        # not fail again.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as error:  # the last resort: one line, never a traceback
+        print(f"{prog}: error: {_message(error)}", file=sys.stderr)
         return 1
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import http.client
 import io
 import os
+import socket
 import tarfile
 import urllib.error
 from pathlib import Path
@@ -366,6 +368,125 @@ def test_offline_download_error_names_url_and_missing_files(monkeypatch, tmp_pat
     message = str(excinfo.value)
     assert f"Could not download {MOVIE_URL}" in message
     assert str(tmp_path / "movie_review_polarity" / "rt-polarity.pos") in message
+    assert list(tmp_path.rglob("*")) == []
+
+
+class FailingResponse:
+    """A response whose body fails to arrive, as a connection dropped mid-read."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def read(self):
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "when"),
+    [
+        (urllib.error.URLError(socket.gaierror(-3, "Temporary failure")), "open"),
+        (
+            urllib.error.HTTPError(MOVIE_URL, 503, "Service Unavailable", {}, None),
+            "open",
+        ),
+        (TimeoutError("timed out"), "open"),
+        (ConnectionRefusedError(111, "Connection refused"), "open"),
+        (http.client.RemoteDisconnected("Remote end closed connection"), "open"),
+        (http.client.IncompleteRead(b"partial", 1000), "read"),
+        (ConnectionResetError(104, "Connection reset by peer"), "read"),
+        (TimeoutError("The read operation timed out"), "read"),
+    ],
+    ids=[
+        "dns",
+        "http-503",
+        "connect-timeout",
+        "refused",
+        "disconnected",
+        "incomplete-read",
+        "reset",
+        "read-timeout",
+    ],
+)
+def test_offline_movie_reviews_end_in_one_oserror_saying_what_to_do(
+    monkeypatch, tmp_path, error, when
+):
+    def urlopen(url, timeout):
+        if when == "open":
+            raise error
+        return FailingResponse(error)
+
+    monkeypatch.setattr(_base, "_urlopen", urlopen)
+    monkeypatch.setenv("FACTOREMBED_DATA", str(tmp_path))
+    with pytest.raises(OSError) as excinfo:
+        fetch_movie_reviews()
+    # One exception, not a chain through urllib: its traceback is the loader's.
+    assert type(excinfo.value) is OSError
+    assert excinfo.value.__cause__ is None
+    assert excinfo.value.__suppress_context__
+    message = str(excinfo.value)
+    assert len(message.splitlines()) == 1
+    assert f"Could not download {MOVIE_URL} ({error})" in message
+    assert str(tmp_path / "movie_review_polarity" / "rt-polarity.neg") in message
+    assert f"the data home {tmp_path} is set by FACTOREMBED_DATA" in message
+    assert "point data_home= or the FACTOREMBED_DATA environment variable" in message
+    assert f"download {MOVIE_URL}" in message
+    assert list(tmp_path.rglob("*")) == []
+
+
+@pytest.mark.parametrize("how", ["argument", "environment", "default"])
+def test_missing_files_message_says_where_the_data_home_came_from(
+    monkeypatch, tmp_path, how
+):
+    monkeypatch.delenv("FACTOREMBED_DATA", raising=False)
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sklearn"))
+    data_home = tmp_path / "mine" if how == "argument" else None
+    if how == "environment":
+        monkeypatch.setenv("FACTOREMBED_DATA", str(tmp_path / "mine"))
+    home = tmp_path / ("sklearn/factorembed" if how == "default" else "mine")
+    expected = {
+        "argument": "given as data_home=",
+        "environment": "set by FACTOREMBED_DATA",
+        "default": "the default, as neither data_home= nor FACTOREMBED_DATA is set",
+    }[how]
+    with pytest.raises(OSError, match="Missing data files") as excinfo:
+        fetch_movie_reviews(data_home=data_home, download_if_missing=False)
+    assert f"(the data home {home} is {expected})" in str(excinfo.value)
+
+
+def test_offline_ag_news_is_one_oserror_in_one_line(tmp_path):
+    with pytest.raises(OSError) as excinfo:
+        fetch_ag_news(data_home=tmp_path)
+    assert type(excinfo.value) is OSError
+    assert excinfo.value.__cause__ is None and excinfo.value.__context__ is None
+    message = str(excinfo.value)
+    assert len(message.splitlines()) == 1
+    assert "FACTOREMBED_DATA" in message and "No public URL" in message
+
+
+@pytest.mark.parametrize("kept", [0.5, 0.9])
+def test_download_cut_short_is_one_oserror_and_writes_nothing(
+    tmp_path, serve, fake_checksums, kept
+):
+    # Large random members, so that cutting the compressed archive ends inside one.
+    files = {
+        "rt-polaritydata/rt-polarity.neg": np.random.default_rng(0).bytes(50_000),
+        "rt-polaritydata/rt-polarity.pos": np.random.default_rng(1).bytes(50_000),
+    }
+    payload = make_tar_gz(files)
+    serve(payload[: int(len(payload) * kept)])
+    with pytest.raises(OSError) as excinfo:
+        fetch_movie_reviews(data_home=tmp_path)
+    assert type(excinfo.value) is OSError
+    assert excinfo.value.__cause__ is None
+    message = str(excinfo.value)
+    assert f"{MOVIE_URL} did not serve a readable tar archive" in message
+    assert "Missing data files" in message
     assert list(tmp_path.rglob("*")) == []
 
 

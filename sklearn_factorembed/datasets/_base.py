@@ -16,6 +16,7 @@ import io
 import os
 import tarfile
 import urllib.request
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,26 +123,45 @@ def _fetch_files(
     missing = [path for path in paths if not (home / path).is_file()]
     if not missing:
         return home
+    advice = _missing_files_message(home, missing, how_to_get, data_home)
     if not download_if_missing or source is None:
-        raise OSError(_missing_files_message(home, missing, how_to_get))
+        raise OSError(advice)
     try:
         with _urlopen(source.url, timeout=DOWNLOAD_TIMEOUT) as response:
             payload = response.read()
+    # URLError, HTTPError, socket errors and timeouts are OSErrors; http.client's
+    # own (IncompleteRead, RemoteDisconnected) are HTTPExceptions.
     except (OSError, http.client.HTTPException) as exc:
-        raise OSError(
-            f"Could not download {source.url} ({exc}). "
-            + _missing_files_message(home, missing, how_to_get)
-        ) from exc
-    _install_verified(payload, source, home, missing)
+        # One exception, not a chain: the message says what failed, where the
+        # files were looked for and what to do, which a traceback through urllib
+        # and socket would bury.
+        raise OSError(f"Could not download {source.url} ({exc}). {advice}") from None
+    try:
+        _install_verified(payload, source, home, missing)
+    except OSError as exc:  # a download cut short, or not the expected files
+        raise OSError(f"{exc}. {advice}") from None
     return home
 
 
-def _missing_files_message(home: Path, missing: Sequence[str], how_to_get: str) -> str:
+def _missing_files_message(
+    home: Path,
+    missing: Sequence[str],
+    how_to_get: str,
+    data_home: str | os.PathLike[str] | None,
+) -> str:
     files = ", ".join(str(home / path) for path in missing)
+    # Where the data home came from, since a variable set in one shell and not
+    # in the process that runs (a notebook kernel, a job) is the usual surprise.
+    if data_home is not None:
+        origin = "given as data_home="
+    elif os.environ.get(DATA_HOME_ENV):
+        origin = f"set by {DATA_HOME_ENV}"
+    else:
+        origin = f"the default, as neither data_home= nor {DATA_HOME_ENV} is set"
     return (
-        f"Missing data files: {files}. Put them there, or point data_home= or the "
-        f"{DATA_HOME_ENV} environment variable to a folder that holds them. "
-        f"{how_to_get}"
+        f"Missing data files: {files} (the data home {home} is {origin}). Put them "
+        f"there, or point data_home= or the {DATA_HOME_ENV} environment variable "
+        f"to a folder that holds them. {how_to_get}"
     )
 
 
@@ -156,9 +176,7 @@ def _install_verified(
     try:
         archive = tarfile.open(fileobj=io.BytesIO(payload), mode="r:*")
     except tarfile.TarError as exc:
-        raise OSError(
-            f"{source.url} did not serve a readable tar archive: {exc}"
-        ) from exc
+        raise _unreadable_archive(source, exc) from None
     contents = {}
     with archive:
         for member_name, path in source.members.items():
@@ -166,14 +184,18 @@ def _install_verified(
                 continue
             try:
                 member = archive.extractfile(member_name)
+                content = None if member is None else member.read()
             except KeyError:
-                member = None
-            if member is None:
+                content = None
+            # A download cut short ends in EOFError or zlib.error while
+            # decompressing, neither an OSError.
+            except (tarfile.TarError, EOFError, zlib.error) as exc:
+                raise _unreadable_archive(source, exc) from None
+            if content is None:
                 raise OSError(
                     f"The archive from {source.url} has no file {member_name!r}; "
                     f"expected {sorted(source.members)}"
                 )
-            content = member.read()
             actual = hashlib.sha256(content).hexdigest()
             if actual != _SHA256[path]:
                 raise OSError(
@@ -184,6 +206,13 @@ def _install_verified(
             contents[path] = content
     for path, content in contents.items():
         _write_atomic(home / path, content)
+
+
+def _unreadable_archive(source: RemoteArchive, exc: Exception) -> OSError:
+    return OSError(
+        f"{source.url} did not serve a readable tar archive (cut short, or not "
+        f"the archive): {exc}"
+    )
 
 
 def _write_atomic(path: Path, content: bytes) -> None:

@@ -25,9 +25,9 @@ _SOURCE = RemoteArchive(
     },
 )
 _HOW_TO_GET = (
-    "They are the two files of rt-polaritydata.tar.gz from "
-    "https://www.cs.cornell.edu/people/pabo/movie-review-data/ (sentence polarity "
-    "dataset v1.0), to be placed in a folder movie_review_polarity/ of the data home."
+    f"To get them by hand, download {_SOURCE.url} (sentence polarity dataset "
+    "v1.0) and extract rt-polaritydata/rt-polarity.neg and rt-polarity.pos into "
+    "a folder movie_review_polarity/ of the data home."
 )
 
 DESCR = """\
@@ -92,8 +92,10 @@ def fetch_movie_reviews(
     Raises
     ------
     OSError
-        If the files are missing and cannot be downloaded, naming the files to put
-        where; or if a download does not match the expected SHA-256.
+        If the files are missing and cannot be downloaded (no network, a server
+        error, a download cut short): one exception whose message names the
+        files looked for, where the data home came from and how to get the
+        files by hand. Also if a download does not match the expected SHA-256.
 
     Examples
     --------
