@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 import warnings
-from functools import partial
 
 import numpy as np
 import pytest
@@ -18,24 +17,6 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_factorembed import FactorizedEmbedding, load_vectors
-
-# These tests pin the core factorization: corpus vocabulary, log-frequency row
-# weights, mean pooling, no post-processing, the words' subspace. The defaults
-# chosen for quality have tests of their own (test_postprocess.py,
-# test_weighting.py, test_subspace.py).
-_core = partial(
-    FactorizedEmbedding,
-    vocabulary="corpus",
-    weighting="log-frequency",
-    pooling="mean",
-    postprocess=None,
-    subspace="words",
-)
-
-
-@pytest.fixture
-def fitted(small_table_path, small_corpus):
-    return _core(small_table_path, rank=4).fit(small_corpus)
 
 
 def _kept_table(embedding, source):
@@ -66,8 +47,9 @@ def test_fitted_shapes_and_parameter_count(fitted):
 
 
 def test_factors_are_the_weighted_svd_of_the_kept_table(
-    fitted, small_table_path, small_corpus
+    core, small_table_path, small_corpus
 ):
+    fitted = core(small_table_path, rank=4).fit(small_corpus)
     table = _kept_table(fitted, small_table_path)
     counts = np.zeros(len(table))
     for document in small_corpus:
@@ -91,8 +73,8 @@ def test_factors_are_the_weighted_svd_of_the_kept_table(
     assert fitted.reconstruction_error_ == pytest.approx(dropped, rel=1e-5)
 
 
-def test_unweighted_factors_are_the_plain_pca(small_table_path, small_corpus):
-    embedding = _core(small_table_path, rank=3, weighting=None)
+def test_unweighted_factors_are_the_plain_pca(core, small_table_path, small_corpus):
+    embedding = core(small_table_path, rank=3, weighting=None)
     embedding.fit(small_corpus)
     table = _kept_table(embedding, small_table_path)
     np.testing.assert_allclose(embedding.mean_, table.mean(axis=0), atol=1e-6)
@@ -102,31 +84,33 @@ def test_unweighted_factors_are_the_plain_pca(small_table_path, small_corpus):
     )
 
 
-def test_frequency_weighting_changes_the_factors(small_table_path, small_corpus):
-    weighted = _core(small_table_path, rank=3).fit(small_corpus)
-    unweighted = _core(small_table_path, rank=3, weighting=None)
+def test_frequency_weighting_changes_the_factors(core, small_table_path, small_corpus):
+    weighted = core(small_table_path, rank=3).fit(small_corpus)
+    unweighted = core(small_table_path, rank=3, weighting=None)
     unweighted.fit(small_corpus)
     assert not np.allclose(weighted.mean_, unweighted.mean_, atol=1e-3)
 
 
-def test_full_rank_reproduces_the_vectors(small_table_path, small_corpus):
-    embedding = _core(small_table_path, rank=12).fit(small_corpus)
+def test_full_rank_reproduces_the_vectors(core, small_table_path, small_corpus):
+    embedding = core(small_table_path, rank=12).fit(small_corpus)
     table = _kept_table(embedding, small_table_path)
     reconstruction = embedding.inverse_transform(embedding.embedding_)
     np.testing.assert_allclose(reconstruction, table, atol=1e-4)
 
 
-def test_qr_solver_error_is_at_least_the_svd_error(small_table_path, small_corpus):
-    svd = _core(small_table_path, rank=3).fit(small_corpus)
-    qr = _core(small_table_path, rank=3, solver="qr").fit(small_corpus)
+def test_qr_solver_error_is_at_least_the_svd_error(
+    core, small_table_path, small_corpus
+):
+    svd = core(small_table_path, rank=3).fit(small_corpus)
+    qr = core(small_table_path, rank=3, solver="qr").fit(small_corpus)
     assert qr.reconstruction_error_ > svd.reconstruction_error_
 
 
 @pytest.mark.parametrize("solver", ["covariance", "full", "randomized"])
-def test_svd_solvers_give_the_same_codes(small_table_path, small_corpus, solver):
-    reference = _core(small_table_path, rank=3, solver="full")
+def test_svd_solvers_give_the_same_codes(core, small_table_path, small_corpus, solver):
+    reference = core(small_table_path, rank=3, solver="full")
     reference.fit(small_corpus)
-    embedding = _core(small_table_path, rank=3, solver=solver, random_state=0).fit(
+    embedding = core(small_table_path, rank=3, solver=solver, random_state=0).fit(
         small_corpus
     )
     np.testing.assert_allclose(
@@ -135,11 +119,11 @@ def test_svd_solvers_give_the_same_codes(small_table_path, small_corpus, solver)
 
 
 def test_rank_fraction_resolves_to_smallest_rank_reaching_it(
-    small_table_path, small_corpus
+    core, small_table_path, small_corpus
 ):
-    full = _core(small_table_path, rank=12).fit(small_corpus)
+    full = core(small_table_path, rank=12).fit(small_corpus)
     cumulative = np.cumsum(full.explained_variance_ratio_)
-    embedding = _core(small_table_path, rank=0.9).fit(small_corpus)
+    embedding = core(small_table_path, rank=0.9).fit(small_corpus)
     assert cumulative[embedding.rank_ - 1] >= 0.9 - 1e-6
     assert cumulative[embedding.rank_ - 2] < 0.9
     assert embedding.embedding_.shape[1] == embedding.rank_
@@ -154,45 +138,45 @@ def test_code_dot_products_equal_reconstruction_dot_products(fitted):
 # -- vocabulary options ------------------------------------------------------------
 
 
-def test_vocabulary_all_keeps_the_whole_table_without_documents(small_table_path):
-    embedding = _core(small_table_path, rank=3, vocabulary="all").fit()
+def test_vocabulary_all_keeps_the_whole_table_without_documents(core, small_table_path):
+    embedding = core(small_table_path, rank=3, vocabulary="all").fit()
     assert len(embedding.vocabulary_) == 300
 
 
-def test_vocabulary_int_keeps_the_first_rows(small_table_path):
-    embedding = _core(small_table_path, rank=3, vocabulary=50).fit(None)
+def test_vocabulary_int_keeps_the_first_rows(core, small_table_path):
+    embedding = core(small_table_path, rank=3, vocabulary=50).fit(None)
     assert list(embedding.vocabulary_) == [f"w{i}" for i in range(50)]
 
 
-def test_vocabulary_list_keeps_the_given_words(small_table_path):
+def test_vocabulary_list_keeps_the_given_words(core, small_table_path):
     words = ["w7", "w3", "w250", "w3"]
-    embedding = _core(small_table_path, rank=2, vocabulary=words).fit()
+    embedding = core(small_table_path, rank=2, vocabulary=words).fit()
     assert set(embedding.vocabulary_) == {"w3", "w7", "w250"}
 
 
-def test_vocabulary_list_with_unknown_words_warns(small_table_path):
+def test_vocabulary_list_with_unknown_words_warns(core, small_table_path):
     with pytest.warns(UserWarning, match="1 of the 3 words"):
-        _core(small_table_path, rank=2, vocabulary=["w1", "w2", "zebra"]).fit()
+        core(small_table_path, rank=2, vocabulary=["w1", "w2", "zebra"]).fit()
 
 
-def test_corpus_vocabulary_without_documents_is_an_error(small_table_path):
+def test_corpus_vocabulary_without_documents_is_an_error(core, small_table_path):
     with pytest.raises(ValueError, match="vocabulary='corpus'"):
-        _core(small_table_path, rank=2).fit(None)
+        core(small_table_path, rank=2).fit(None)
 
 
-def test_corpus_without_known_word_is_an_error(small_table_path):
+def test_corpus_without_known_word_is_an_error(core, small_table_path):
     with pytest.raises(ValueError, match="none of the 2 fit documents"):
-        _core(small_table_path, rank=2).fit(["foo bar", "baz"])
+        core(small_table_path, rank=2).fit(["foo bar", "baz"])
 
 
-def test_rank_above_vector_size_names_both(small_table_path, small_corpus):
+def test_rank_above_vector_size_names_both(core, small_table_path, small_corpus):
     with pytest.raises(ValueError, match="rank=13 exceeds the vector size 12"):
-        _core(small_table_path, rank=13).fit(small_corpus)
+        core(small_table_path, rank=13).fit(small_corpus)
 
 
-def test_rank_above_kept_words_is_an_error(small_table_path):
+def test_rank_above_kept_words_is_an_error(core, small_table_path):
     with pytest.raises(ValueError, match="rank=5 exceeds the 3 words"):
-        _core(small_table_path, rank=5).fit(["w1 w2 w3"])
+        core(small_table_path, rank=5).fit(["w1 w2 w3"])
 
 
 # -- transform and pooling -----------------------------------------------------
@@ -208,15 +192,18 @@ def _manual_codes(embedding, document):
     )
 
 
-def test_mean_pooling_is_the_mean_of_known_token_codes(fitted):
+def test_mean_pooling_is_the_mean_of_known_token_codes(
+    core, small_table_path, small_corpus
+):
+    fitted = core(small_table_path, rank=4).fit(small_corpus)
     documents = ["w1 w2 w2 unknown", "w5"]
     expected = np.array([_manual_codes(fitted, d).mean(axis=0) for d in documents])
     np.testing.assert_allclose(fitted.transform(documents), expected, rtol=1e-5)
 
 
 @pytest.mark.parametrize("pooling, reduce", [("sum", np.sum), ("max", np.max)])
-def test_sum_and_max_pooling(small_table_path, small_corpus, pooling, reduce):
-    embedding = _core(small_table_path, rank=4, pooling=pooling)
+def test_sum_and_max_pooling(core, small_table_path, small_corpus, pooling, reduce):
+    embedding = core(small_table_path, rank=4, pooling=pooling)
     embedding.fit(small_corpus)
     documents = ["w1 w2 w2 unknown", "w9 w3", "w0"]
     expected = np.array(
@@ -225,8 +212,10 @@ def test_sum_and_max_pooling(small_table_path, small_corpus, pooling, reduce):
     np.testing.assert_allclose(embedding.transform(documents), expected, rtol=1e-5)
 
 
-def test_tfidf_pooling_weighs_by_idf_learned_in_fit(small_table_path, small_corpus):
-    embedding = _core(small_table_path, rank=4, pooling="tfidf")
+def test_tfidf_pooling_weighs_by_idf_learned_in_fit(
+    core, small_table_path, small_corpus
+):
+    embedding = core(small_table_path, rank=4, pooling="tfidf")
     embedding.fit(small_corpus)
     n_documents = len(small_corpus)
     document_frequency = sum("w2" in d.split() for d in small_corpus)
@@ -245,9 +234,9 @@ def test_tfidf_pooling_weighs_by_idf_learned_in_fit(small_table_path, small_corp
 
 
 def test_sif_pooling_removes_the_common_component_learned_in_fit(
-    small_table_path, small_corpus
+    core, small_table_path, small_corpus
 ):
-    embedding = _core(small_table_path, rank=4, pooling="sif")
+    embedding = core(small_table_path, rank=4, pooling="sif")
     codes = embedding.fit_transform(small_corpus)
     np.testing.assert_allclose(codes @ embedding.common_component_, 0, atol=1e-5)
     # A document's code does not depend on the batch it is transformed in.
@@ -255,9 +244,9 @@ def test_sif_pooling_removes_the_common_component_learned_in_fit(
     np.testing.assert_allclose(alone[0], codes[0], rtol=1e-5, atol=1e-6)
 
 
-def test_tfidf_pooling_needs_documents(small_table_path):
+def test_tfidf_pooling_needs_documents(core, small_table_path):
     with pytest.raises(ValueError, match="pass documents to fit"):
-        _core(small_table_path, rank=2, vocabulary="all", pooling="tfidf").fit(None)
+        core(small_table_path, rank=2, vocabulary="all", pooling="tfidf").fit(None)
 
 
 def test_empty_and_unknown_documents_give_zero_rows_silently(fitted):
@@ -269,8 +258,8 @@ def test_empty_and_unknown_documents_give_zero_rows_silently(fitted):
     assert np.any(codes[3] != 0)
 
 
-def test_fit_transform_equals_fit_then_transform(small_table_path, small_corpus):
-    embedding = _core(small_table_path, rank=4)
+def test_fit_transform_equals_fit_then_transform(core, small_table_path, small_corpus):
+    embedding = core(small_table_path, rank=4)
     np.testing.assert_allclose(
         embedding.fit_transform(small_corpus),
         clone(embedding).fit(small_corpus).transform(small_corpus),
@@ -278,7 +267,8 @@ def test_fit_transform_equals_fit_then_transform(small_table_path, small_corpus)
     )
 
 
-def test_inverse_transform_maps_codes_back(fitted, small_table_path):
+def test_inverse_transform_maps_codes_back(core, small_table_path, small_corpus):
+    fitted = core(small_table_path, rank=4).fit(small_corpus)
     documents = ["w1 w2", "w3"]
     table = load_vectors(small_table_path)
     reconstruction = fitted.inverse_transform(fitted.transform(documents))
@@ -311,34 +301,34 @@ def test_to_keyedvectors_holds_the_kept_codes(fitted):
     )
 
 
-def test_dtype_float64_is_kept(small_table_path, small_corpus):
-    embedding = _core(small_table_path, rank=3, dtype=np.float64)
+def test_dtype_float64_is_kept(core, small_table_path, small_corpus):
+    embedding = core(small_table_path, rank=3, dtype=np.float64)
     assert embedding.fit_transform(small_corpus).dtype == np.float64
     assert embedding.components_.dtype == np.float64
 
 
-def test_unsupported_dtype_is_rejected(small_table_path, small_corpus):
+def test_unsupported_dtype_is_rejected(core, small_table_path, small_corpus):
     with pytest.raises(ValueError, match="dtype=.*int"):
-        _core(small_table_path, dtype=np.int32).fit(small_corpus)
+        core(small_table_path, dtype=np.int32).fit(small_corpus)
 
 
 # -- tokenization ---------------------------------------------------------------
 
 
-def test_default_tokenizer_splits_clitics_and_punctuation_like_glove():
-    embedding = _core(rank=2).fit(["The film's plot doesn't work!"])
+def test_default_tokenizer_splits_clitics_and_punctuation_like_glove(core):
+    embedding = core(rank=2).fit(["The film's plot doesn't work!"])
     assert {"film", "'s", "does", "n't", "!"} <= set(embedding.vocabulary_)
 
 
-def test_tokenizer_callable_overrides_the_pattern(small_table_path):
-    embedding = _core(
+def test_tokenizer_callable_overrides_the_pattern(core, small_table_path):
+    embedding = core(
         small_table_path, rank=2, tokenizer=lambda text: text.split("|")
     ).fit(["w1|w2|w3 w4"])
     assert set(embedding.vocabulary_) == {"w1", "w2"}
 
 
-def test_token_pattern_and_lowercase(small_table_path):
-    embedding = _core(
+def test_token_pattern_and_lowercase(core, small_table_path):
+    embedding = core(
         small_table_path, rank=2, token_pattern=r"w\d", lowercase=False
     ).fit(["W1 w2 w33"])
     assert set(embedding.vocabulary_) == {"w2", "w3"}
@@ -363,9 +353,9 @@ def test_bad_documents_are_named_in_the_error(fitted, X, error, message):
         fitted.transform(X)
 
 
-def test_fit_on_empty_list_is_an_error(small_table_path):
+def test_fit_on_empty_list_is_an_error(core, small_table_path):
     with pytest.raises(ValueError, match="X is empty"):
-        _core(small_table_path, rank=2).fit([])
+        core(small_table_path, rank=2).fit([])
 
 
 @pytest.mark.parametrize(
@@ -384,30 +374,30 @@ def test_fit_on_empty_list_is_an_error(small_table_path):
     ],
 )
 def test_invalid_parameters_raise_invalid_parameter_error(
-    small_table_path, small_corpus, params
+    core, small_table_path, small_corpus, params
 ):
     with pytest.raises(InvalidParameterError):
-        _core(small_table_path, **params).fit(small_corpus)
+        core(small_table_path, **params).fit(small_corpus)
 
 
 @pytest.mark.parametrize("method", ["transform", "transform_words"])
-def test_methods_before_fit_raise_not_fitted(method):
+def test_methods_before_fit_raise_not_fitted(core, method):
     with pytest.raises(NotFittedError):
-        getattr(_core(), method)(["a"])
+        getattr(core(), method)(["a"])
 
 
-def test_inverse_transform_and_export_before_fit_raise_not_fitted():
+def test_inverse_transform_and_export_before_fit_raise_not_fitted(core):
     with pytest.raises(NotFittedError):
-        _core().inverse_transform(np.zeros((1, 25)))
+        core().inverse_transform(np.zeros((1, 25)))
     with pytest.raises(NotFittedError):
-        _core().to_keyedvectors()
+        core().to_keyedvectors()
 
 
 # -- scikit-learn citizenship ----------------------------------------------------
 
 
-def test_constructor_only_stores_parameters():
-    embedding = _core("no-such-table", rank=-1, pooling="bogus")
+def test_constructor_only_stores_parameters(core):
+    embedding = core("no-such-table", rank=-1, pooling="bogus")
     assert embedding.get_params()["rank"] == -1
     assert embedding.set_params(rank=7).rank == 7
 
@@ -437,18 +427,18 @@ def test_pickle_round_trip_transforms_identically(fitted, small_corpus):
     )
 
 
-def test_pipeline_with_classifier(small_table_path, small_corpus, small_labels):
-    pipeline = make_pipeline(_core(small_table_path, rank=4), LogisticRegression())
+def test_pipeline_with_classifier(core, small_table_path, small_corpus, small_labels):
+    pipeline = make_pipeline(core(small_table_path, rank=4), LogisticRegression())
     pipeline.fit(small_corpus, small_labels)
     assert pipeline.predict(small_corpus).shape == (len(small_corpus),)
     assert pipeline.score(small_corpus, small_labels) > 0.5
 
 
-def test_column_transformer_on_a_text_column(small_table_path, small_corpus):
+def test_column_transformer_on_a_text_column(core, small_table_path, small_corpus):
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"text": small_corpus, "length": range(len(small_corpus))})
     columns = ColumnTransformer(
-        [("embedding", _core(small_table_path, rank=3), "text")],
+        [("embedding", core(small_table_path, rank=3), "text")],
         remainder="passthrough",
     )
     features = columns.fit_transform(frame)
@@ -456,11 +446,11 @@ def test_column_transformer_on_a_text_column(small_table_path, small_corpus):
     assert columns.get_feature_names_out()[0] == "embedding__factorizedembedding0"
 
 
-def test_feature_union_beside_tfidf(small_table_path, small_corpus):
+def test_feature_union_beside_tfidf(core, small_table_path, small_corpus):
     union = FeatureUnion(
         [
             ("tfidf", TfidfVectorizer()),
-            ("embedding", _core(small_table_path, rank=3)),
+            ("embedding", core(small_table_path, rank=3)),
         ]
     )
     features = union.fit_transform(small_corpus)
@@ -469,10 +459,12 @@ def test_feature_union_beside_tfidf(small_table_path, small_corpus):
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_grid_search_over_rank(small_table_path, small_corpus, small_labels, n_jobs):
+def test_grid_search_over_rank(
+    core, small_table_path, small_corpus, small_labels, n_jobs
+):
     pipeline = Pipeline(
         [
-            ("embedding", _core(small_table_path)),
+            ("embedding", core(small_table_path)),
             ("classifier", LogisticRegression()),
         ]
     )

@@ -22,11 +22,6 @@ from sklearn_factorembed import FactorizedEmbedding, _persistence, load_vectors
 
 
 @pytest.fixture
-def fitted(small_table_path, small_corpus):
-    return FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
-
-
-@pytest.fixture
 def saved(fitted, tmp_path):
     path = tmp_path / "model.npz"
     fitted.save(path)
