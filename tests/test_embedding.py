@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pickle
 import warnings
+from collections import Counter
 
 import numpy as np
 import pytest
+from gensim.models import KeyedVectors
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import NotFittedError
@@ -179,6 +181,17 @@ def test_rank_above_kept_words_is_an_error(core, small_table_path):
         core(small_table_path, rank=5).fit(["w1 w2 w3"])
 
 
+def test_vocabulary_does_not_follow_later_changes_to_the_keyedvectors(
+    small_keyed_vectors,
+):
+    table = KeyedVectors(small_keyed_vectors.vector_size)
+    table.add_vectors(small_keyed_vectors.index_to_key, small_keyed_vectors.vectors)
+    embedding = FactorizedEmbedding(table, rank=4, vocabulary="all").fit()
+    table.add_vectors(["new"], np.ones((1, table.vector_size), dtype=np.float32))
+    assert "new" not in embedding.vocabulary_
+    assert len(embedding.vocabulary_) == len(table) - 1
+
+
 # -- transform and pooling -----------------------------------------------------
 
 
@@ -312,6 +325,49 @@ def test_unsupported_dtype_is_rejected(core, small_table_path, small_corpus):
         core(small_table_path, dtype=np.int32).fit(small_corpus)
 
 
+# -- batches and streams ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max", "tfidf", "sif"])
+def test_batched_transform_equals_whole(small_table_path, small_corpus, pooling):
+    embedding = FactorizedEmbedding(small_table_path, rank=4, pooling=pooling)
+    embedding.fit(small_corpus)
+    whole = embedding.transform(small_corpus)
+    batched = embedding.set_params(batch_size=7).transform(small_corpus)
+    # Rows are pooled independently; only sif's float32 projection on the common
+    # component goes through a BLAS product whose blocking depends on the batch.
+    np.testing.assert_allclose(batched, whole, rtol=1e-6, atol=1e-6)
+
+
+def test_transform_consumes_a_generator(small_table_path, small_corpus):
+    embedding = FactorizedEmbedding(small_table_path, rank=4, batch_size=16)
+    embedding.fit(small_corpus)
+    streamed = embedding.transform(document for document in small_corpus)
+    np.testing.assert_array_equal(streamed, embedding.transform(small_corpus))
+
+
+def test_transform_of_an_empty_stream_has_no_rows(small_table_path, small_corpus):
+    embedding = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
+    assert embedding.transform(iter([])).shape == (0, 4)
+
+
+def test_non_str_element_deep_in_a_stream_is_named(small_table_path, small_corpus):
+    embedding = FactorizedEmbedding(small_table_path, rank=4, batch_size=5)
+    embedding.fit(small_corpus)
+    stream = iter(small_corpus[:12] + [3.5])
+    with pytest.raises(TypeError, match="element 12 is 3.5"):
+        embedding.transform(stream)
+
+
+def test_fit_in_small_batches_equals_fit_in_one(small_table_path, small_corpus):
+    one = FactorizedEmbedding(small_table_path, rank=4, pooling="tfidf")
+    one.fit(small_corpus)
+    many = clone(one).set_params(batch_size=9).fit(iter(small_corpus))
+    assert many.vocabulary_ == one.vocabulary_
+    np.testing.assert_array_equal(many.embedding_, one.embedding_)
+    np.testing.assert_array_equal(many.pooling_weights_, one.pooling_weights_)
+
+
 # -- tokenization ---------------------------------------------------------------
 
 
@@ -391,6 +447,78 @@ def test_inverse_transform_and_export_before_fit_raise_not_fitted(core):
         core().inverse_transform(np.zeros((1, 25)))
     with pytest.raises(NotFittedError):
         core().to_keyedvectors()
+
+
+# -- partial_fit -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pooling", ["mean", "tfidf"])
+def test_partial_fit_equals_fit_on_the_concatenation(
+    small_table_path, small_corpus, pooling
+):
+    # The words' subspace: the documents' comes from the latest batch
+    # (test_partial_fit_takes_the_directions_of_the_latest_batch).
+    fitted = FactorizedEmbedding(
+        small_table_path, rank=4, pooling=pooling, subspace="words"
+    )
+    fitted.fit(small_corpus)
+    streamed = clone(fitted)
+    for start in range(0, len(small_corpus), 45):
+        streamed.partial_fit(small_corpus[start : start + 45])
+    assert streamed.vocabulary_ == fitted.vocabulary_
+    for name in ("embedding_", "components_", "mean_", "singular_values_"):
+        np.testing.assert_array_equal(getattr(streamed, name), getattr(fitted, name))
+    if pooling == "tfidf":
+        np.testing.assert_array_equal(
+            streamed.pooling_weights_, fitted.pooling_weights_
+        )
+    np.testing.assert_array_equal(
+        streamed.transform(small_corpus), fitted.transform(small_corpus)
+    )
+
+
+def test_partial_fit_idf_is_that_of_all_batches(small_table_path, small_corpus):
+    streamed = FactorizedEmbedding(small_table_path, rank=4, pooling="tfidf")
+    streamed.partial_fit(small_corpus[:60]).partial_fit(small_corpus[60:])
+    document_frequency = Counter(
+        token for document in small_corpus for token in set(document.split())
+    )
+    n = len(small_corpus)
+    expected = [
+        np.log((1 + n) / (1 + document_frequency[word])) + 1
+        for word in streamed.vocabulary_
+    ]
+    np.testing.assert_allclose(streamed.pooling_weights_, expected, rtol=1e-6)
+
+
+def test_partial_fit_sif_learns_word_weights_from_all_batches(
+    small_table_path, small_corpus
+):
+    fitted = FactorizedEmbedding(
+        small_table_path, rank=4, pooling="sif", subspace="words"
+    )
+    fitted.fit(small_corpus)
+    streamed = clone(fitted)
+    streamed.partial_fit(small_corpus[:60]).partial_fit(small_corpus[60:])
+    np.testing.assert_array_equal(streamed.pooling_weights_, fitted.pooling_weights_)
+    # The documented deviation: the common component comes from the last batch.
+    last_batch = clone(fitted).fit(small_corpus)
+    last_batch.common_component_ = None
+    pooled = last_batch.transform(small_corpus[60:]).astype(np.float64)
+    top = np.linalg.svd(pooled, full_matrices=False)[2][0]
+    assert abs(float(top @ streamed.common_component_)) == pytest.approx(1, abs=1e-5)
+
+
+def test_fit_after_partial_fit_starts_afresh(small_table_path, small_corpus):
+    fitted = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus[60:])
+    refitted = clone(fitted).partial_fit(small_corpus[:60]).fit(small_corpus[60:])
+    assert refitted.vocabulary_ == fitted.vocabulary_
+    np.testing.assert_array_equal(refitted.embedding_, fitted.embedding_)
+
+
+def test_partial_fit_without_documents_is_an_error(small_table_path):
+    with pytest.raises(ValueError, match="partial_fit needs documents"):
+        FactorizedEmbedding(small_table_path, vocabulary="all").partial_fit(None)
 
 
 # -- scikit-learn citizenship ----------------------------------------------------

@@ -207,6 +207,22 @@ def test_grid_search_scores_are_the_same_with_and_without_caches(
     )
 
 
+def test_counts_of_streams_and_long_inputs_are_not_cached(
+    small_table_path, small_corpus
+):
+    clear_caches()
+    embedding = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
+    assert cache_sizes()["corpora"] == 1  # the fit corpus, one batch
+    clone(embedding).set_params(batch_size=50).fit(small_corpus)
+    clone(embedding).fit(document for document in small_corpus)
+    assert cache_sizes()["corpora"] == 1
+    embedding.transform(document for document in small_corpus)
+    embedding.set_params(batch_size=50).transform(small_corpus)
+    assert cache_sizes()["counts"] == 0
+    embedding.set_params(batch_size=10_000).transform(small_corpus)
+    assert cache_sizes()["counts"] == 1
+
+
 def test_concurrent_fits_agree(small_table_path, small_corpus, decompositions):
     embedding = FactorizedEmbedding(small_table_path, rank=4)
     with ThreadPoolExecutor(max_workers=4) as pool:
