@@ -1,4 +1,6 @@
-"""FactorizedEmbedding: the math through the estimator, and the scikit-learn API."""
+"""FactorizedEmbedding's own behaviour: transform and pooling, tokenization, batches
+and streams, input validation, partial_fit, and the scikit-learn API. What a fit
+computes is in test_fit.py."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from gensim.models import KeyedVectors
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import NotFittedError
@@ -19,178 +20,6 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_factorembed import FactorizedEmbedding, load_vectors
-
-
-def _kept_table(embedding, source):
-    table = load_vectors(source)
-    return np.array([table[word] for word in embedding.vocabulary_], dtype=float)
-
-
-# -- the factorization, seen through the estimator -------------------------------
-
-
-def test_vocabulary_is_the_corpus_words_found_in_the_table(fitted, small_corpus):
-    corpus_words = {token for document in small_corpus for token in document.split()}
-    assert set(fitted.vocabulary_) == corpus_words
-    assert sorted(fitted.vocabulary_.values()) == list(range(len(corpus_words)))
-
-
-def test_fitted_shapes_and_parameter_count(fitted):
-    n_words = len(fitted.vocabulary_)
-    assert fitted.embedding_.shape == (n_words, 4)
-    assert fitted.components_.shape == (4, 12)
-    assert fitted.mean_.shape == (12,)
-    assert fitted.singular_values_.shape == fitted.explained_variance_ratio_.shape
-    assert fitted.n_parameters_ == n_words * 4 + 4 * 12 + 12
-    assert fitted.compression_ratio_ == pytest.approx(
-        n_words * 12 / fitted.n_parameters_
-    )
-    assert fitted.embedding_.dtype == np.float32
-
-
-def test_factors_are_the_weighted_svd_of_the_kept_table(
-    core, small_table_path, small_corpus
-):
-    fitted = core(small_table_path, rank=4).fit(small_corpus)
-    table = _kept_table(fitted, small_table_path)
-    counts = np.zeros(len(table))
-    for document in small_corpus:
-        for token in document.split():
-            counts[fitted.vocabulary_[token]] += 1
-    weights = np.log1p(counts)
-    weights /= weights.mean()
-    mean = np.average(table, axis=0, weights=weights)
-    scaled = (table - mean) * np.sqrt(weights)[:, None]
-    _, singular_values, right = np.linalg.svd(scaled, full_matrices=False)
-
-    np.testing.assert_allclose(fitted.mean_, mean, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(fitted.singular_values_, singular_values[:4], rtol=1e-5)
-    np.testing.assert_allclose(
-        np.abs(np.sum(fitted.components_ * right[:4], axis=1)), 1.0, atol=1e-5
-    )
-    np.testing.assert_allclose(
-        fitted.embedding_, (table - mean) @ fitted.components_.T, atol=1e-4
-    )
-    dropped = np.sqrt(np.sum(singular_values[4:] ** 2) / np.sum(singular_values**2))
-    assert fitted.reconstruction_error_ == pytest.approx(dropped, rel=1e-5)
-
-
-def test_unweighted_factors_are_the_plain_pca(core, small_table_path, small_corpus):
-    embedding = core(small_table_path, rank=3, weighting=None)
-    embedding.fit(small_corpus)
-    table = _kept_table(embedding, small_table_path)
-    np.testing.assert_allclose(embedding.mean_, table.mean(axis=0), atol=1e-6)
-    singular_values = np.linalg.svd(table - table.mean(axis=0), compute_uv=False)
-    np.testing.assert_allclose(
-        embedding.singular_values_, singular_values[:3], rtol=1e-5
-    )
-
-
-def test_frequency_weighting_changes_the_factors(core, small_table_path, small_corpus):
-    weighted = core(small_table_path, rank=3).fit(small_corpus)
-    unweighted = core(small_table_path, rank=3, weighting=None)
-    unweighted.fit(small_corpus)
-    assert not np.allclose(weighted.mean_, unweighted.mean_, atol=1e-3)
-
-
-def test_full_rank_reproduces_the_vectors(core, small_table_path, small_corpus):
-    embedding = core(small_table_path, rank=12).fit(small_corpus)
-    table = _kept_table(embedding, small_table_path)
-    reconstruction = embedding.inverse_transform(embedding.embedding_)
-    np.testing.assert_allclose(reconstruction, table, atol=1e-4)
-
-
-def test_qr_solver_error_is_at_least_the_svd_error(
-    core, small_table_path, small_corpus
-):
-    svd = core(small_table_path, rank=3).fit(small_corpus)
-    qr = core(small_table_path, rank=3, solver="qr").fit(small_corpus)
-    assert qr.reconstruction_error_ > svd.reconstruction_error_
-
-
-@pytest.mark.parametrize("solver", ["covariance", "full", "randomized"])
-def test_svd_solvers_give_the_same_codes(core, small_table_path, small_corpus, solver):
-    reference = core(small_table_path, rank=3, solver="full")
-    reference.fit(small_corpus)
-    embedding = core(small_table_path, rank=3, solver=solver, random_state=0).fit(
-        small_corpus
-    )
-    np.testing.assert_allclose(
-        np.abs(embedding.embedding_), np.abs(reference.embedding_), atol=1e-4
-    )
-
-
-def test_rank_fraction_resolves_to_smallest_rank_reaching_it(
-    core, small_table_path, small_corpus
-):
-    full = core(small_table_path, rank=12).fit(small_corpus)
-    cumulative = np.cumsum(full.explained_variance_ratio_)
-    embedding = core(small_table_path, rank=0.9).fit(small_corpus)
-    assert cumulative[embedding.rank_ - 1] >= 0.9 - 1e-6
-    assert cumulative[embedding.rank_ - 2] < 0.9
-    assert embedding.embedding_.shape[1] == embedding.rank_
-
-
-def test_code_dot_products_equal_reconstruction_dot_products(fitted):
-    codes = fitted.embedding_[:20].astype(float)
-    centred = fitted.inverse_transform(codes) - fitted.mean_
-    np.testing.assert_allclose(codes @ codes.T, centred @ centred.T, atol=1e-4)
-
-
-# -- vocabulary options ------------------------------------------------------------
-
-
-def test_vocabulary_all_keeps_the_whole_table_without_documents(core, small_table_path):
-    embedding = core(small_table_path, rank=3, vocabulary="all").fit()
-    assert len(embedding.vocabulary_) == 300
-
-
-def test_vocabulary_int_keeps_the_first_rows(core, small_table_path):
-    embedding = core(small_table_path, rank=3, vocabulary=50).fit(None)
-    assert list(embedding.vocabulary_) == [f"w{i}" for i in range(50)]
-
-
-def test_vocabulary_list_keeps_the_given_words(core, small_table_path):
-    words = ["w7", "w3", "w250", "w3"]
-    embedding = core(small_table_path, rank=2, vocabulary=words).fit()
-    assert set(embedding.vocabulary_) == {"w3", "w7", "w250"}
-
-
-def test_vocabulary_list_with_unknown_words_warns(core, small_table_path):
-    with pytest.warns(UserWarning, match="1 of the 3 words"):
-        core(small_table_path, rank=2, vocabulary=["w1", "w2", "zebra"]).fit()
-
-
-def test_corpus_vocabulary_without_documents_is_an_error(core, small_table_path):
-    with pytest.raises(ValueError, match="vocabulary='corpus'"):
-        core(small_table_path, rank=2).fit(None)
-
-
-def test_corpus_without_known_word_is_an_error(core, small_table_path):
-    with pytest.raises(ValueError, match="none of the 2 fit documents"):
-        core(small_table_path, rank=2).fit(["foo bar", "baz"])
-
-
-def test_rank_above_vector_size_names_both(core, small_table_path, small_corpus):
-    with pytest.raises(ValueError, match="rank=13 exceeds the vector size 12"):
-        core(small_table_path, rank=13).fit(small_corpus)
-
-
-def test_rank_above_kept_words_is_an_error(core, small_table_path):
-    with pytest.raises(ValueError, match="rank=5 exceeds the 3 words"):
-        core(small_table_path, rank=5).fit(["w1 w2 w3"])
-
-
-def test_vocabulary_does_not_follow_later_changes_to_the_keyedvectors(
-    small_keyed_vectors,
-):
-    table = KeyedVectors(small_keyed_vectors.vector_size)
-    table.add_vectors(small_keyed_vectors.index_to_key, small_keyed_vectors.vectors)
-    embedding = FactorizedEmbedding(table, rank=4, vocabulary="all").fit()
-    table.add_vectors(["new"], np.ones((1, table.vector_size), dtype=np.float32))
-    assert "new" not in embedding.vocabulary_
-    assert len(embedding.vocabulary_) == len(table) - 1
-
 
 # -- transform and pooling -----------------------------------------------------
 
@@ -257,11 +86,6 @@ def test_sif_pooling_removes_the_common_component_learned_in_fit(
     np.testing.assert_allclose(alone[0], codes[0], rtol=1e-5, atol=1e-6)
 
 
-def test_tfidf_pooling_needs_documents(core, small_table_path):
-    with pytest.raises(ValueError, match="pass documents to fit"):
-        core(small_table_path, rank=2, vocabulary="all", pooling="tfidf").fit(None)
-
-
 def test_empty_and_unknown_documents_give_zero_rows_silently(fitted):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -292,6 +116,12 @@ def test_inverse_transform_maps_codes_back(core, small_table_path, small_corpus)
     assert reconstruction.shape == (2, 12)
 
 
+def test_code_dot_products_equal_reconstruction_dot_products(fitted):
+    codes = fitted.embedding_[:20].astype(float)
+    centred = fitted.inverse_transform(codes) - fitted.mean_
+    np.testing.assert_allclose(codes @ codes.T, centred @ centred.T, atol=1e-4)
+
+
 def test_inverse_transform_rejects_wrong_width_and_nan(fitted):
     with pytest.raises(ValueError, match="3 columns.*rank_=4"):
         fitted.inverse_transform(np.zeros((2, 3)))
@@ -312,17 +142,6 @@ def test_to_keyedvectors_holds_the_kept_codes(fitted):
     np.testing.assert_array_equal(
         keyed_vectors["w5"], fitted.embedding_[fitted.vocabulary_["w5"]]
     )
-
-
-def test_dtype_float64_is_kept(core, small_table_path, small_corpus):
-    embedding = core(small_table_path, rank=3, dtype=np.float64)
-    assert embedding.fit_transform(small_corpus).dtype == np.float64
-    assert embedding.components_.dtype == np.float64
-
-
-def test_unsupported_dtype_is_rejected(core, small_table_path, small_corpus):
-    with pytest.raises(ValueError, match="dtype=.*int"):
-        core(small_table_path, dtype=np.int32).fit(small_corpus)
 
 
 # -- batches and streams ---------------------------------------------------------
@@ -412,6 +231,36 @@ def test_bad_documents_are_named_in_the_error(fitted, X, error, message):
 def test_fit_on_empty_list_is_an_error(core, small_table_path):
     with pytest.raises(ValueError, match="X is empty"):
         core(small_table_path, rank=2).fit([])
+
+
+def test_corpus_vocabulary_without_documents_is_an_error(core, small_table_path):
+    with pytest.raises(ValueError, match="vocabulary='corpus'"):
+        core(small_table_path, rank=2).fit(None)
+
+
+def test_corpus_without_known_word_is_an_error(core, small_table_path):
+    with pytest.raises(ValueError, match="none of the 2 fit documents"):
+        core(small_table_path, rank=2).fit(["foo bar", "baz"])
+
+
+def test_rank_above_vector_size_names_both(core, small_table_path, small_corpus):
+    with pytest.raises(ValueError, match="rank=13 exceeds the vector size 12"):
+        core(small_table_path, rank=13).fit(small_corpus)
+
+
+def test_rank_above_kept_words_is_an_error(core, small_table_path):
+    with pytest.raises(ValueError, match="rank=5 exceeds the 3 words"):
+        core(small_table_path, rank=5).fit(["w1 w2 w3"])
+
+
+def test_tfidf_pooling_needs_documents(core, small_table_path):
+    with pytest.raises(ValueError, match="pass documents to fit"):
+        core(small_table_path, rank=2, vocabulary="all", pooling="tfidf").fit(None)
+
+
+def test_unsupported_dtype_is_rejected(core, small_table_path, small_corpus):
+    with pytest.raises(ValueError, match="dtype=.*int"):
+        core(small_table_path, dtype=np.int32).fit(small_corpus)
 
 
 @pytest.mark.parametrize(
@@ -608,17 +457,6 @@ def test_grid_search_over_rank(
 
 
 # -- the default table and the real data ----------------------------------------
-
-
-def test_full_rank_on_glove_reproduces_the_vectors(movie_reviews):
-    documents, _ = movie_reviews
-    # The default post-processing steps aside at rank=d: the table comes back.
-    embedding = FactorizedEmbedding(rank=50).fit(documents[:2000])
-    table = load_vectors("glove-6b-50d")
-    words = list(embedding.vocabulary_)[:5000]
-    original = np.array([table[word] for word in words])
-    reconstruction = embedding.inverse_transform(embedding.transform_words(words))
-    np.testing.assert_allclose(reconstruction, original, atol=1e-4)
 
 
 def test_pickle_of_a_movie_review_model_is_small(movie_reviews):

@@ -1,5 +1,7 @@
-"""The one fit path and its caches: a grid search over rank decomposes, pools
-and counts each fold once, and a cache hit is what a fresh fit computes."""
+"""The one fit path: what a fit makes of the table and the corpus (the vocabulary
+kept, the factors), against numpy, and its caches: a grid search over rank
+decomposes, pools and counts each fold once, and a cache hit is what a fresh
+fit computes."""
 
 from __future__ import annotations
 
@@ -7,14 +9,26 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from gensim.models import KeyedVectors
 from sklearn.base import clone
 from sklearn.linear_model import RidgeClassifier
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from sklearn_factorembed import FactorizedEmbedding, _fit, _text, clear_caches
+from sklearn_factorembed import (
+    FactorizedEmbedding,
+    _fit,
+    _text,
+    clear_caches,
+    load_vectors,
+)
 from sklearn_factorembed._cache import LRUCache, cache_sizes
 from sklearn_factorembed._vectors import load_table
+
+
+def _kept_table(embedding, source):
+    table = load_vectors(source)
+    return np.array([table[word] for word in embedding.vocabulary_], dtype=float)
 
 
 @pytest.fixture
@@ -44,6 +58,155 @@ def _recorder(monkeypatch, module, name):
 
     monkeypatch.setattr(module, name, recording)
     return calls
+
+
+# -- the vocabulary kept -----------------------------------------------------------
+
+
+def test_vocabulary_is_the_corpus_words_found_in_the_table(fitted, small_corpus):
+    corpus_words = {token for document in small_corpus for token in document.split()}
+    assert set(fitted.vocabulary_) == corpus_words
+    assert sorted(fitted.vocabulary_.values()) == list(range(len(corpus_words)))
+
+
+def test_vocabulary_all_keeps_the_whole_table_without_documents(core, small_table_path):
+    embedding = core(small_table_path, rank=3, vocabulary="all").fit()
+    assert len(embedding.vocabulary_) == 300
+
+
+def test_vocabulary_int_keeps_the_first_rows(core, small_table_path):
+    embedding = core(small_table_path, rank=3, vocabulary=50).fit(None)
+    assert list(embedding.vocabulary_) == [f"w{i}" for i in range(50)]
+
+
+def test_vocabulary_list_keeps_the_given_words(core, small_table_path):
+    words = ["w7", "w3", "w250", "w3"]
+    embedding = core(small_table_path, rank=2, vocabulary=words).fit()
+    assert set(embedding.vocabulary_) == {"w3", "w7", "w250"}
+
+
+def test_vocabulary_list_with_unknown_words_warns(core, small_table_path):
+    with pytest.warns(UserWarning, match="1 of the 3 words"):
+        core(small_table_path, rank=2, vocabulary=["w1", "w2", "zebra"]).fit()
+
+
+def test_vocabulary_does_not_follow_later_changes_to_the_keyedvectors(
+    small_keyed_vectors,
+):
+    table = KeyedVectors(small_keyed_vectors.vector_size)
+    table.add_vectors(small_keyed_vectors.index_to_key, small_keyed_vectors.vectors)
+    embedding = FactorizedEmbedding(table, rank=4, vocabulary="all").fit()
+    table.add_vectors(["new"], np.ones((1, table.vector_size), dtype=np.float32))
+    assert "new" not in embedding.vocabulary_
+    assert len(embedding.vocabulary_) == len(table) - 1
+
+
+# -- the factors -------------------------------------------------------------------
+
+
+def test_fitted_shapes_and_parameter_count(fitted):
+    n_words = len(fitted.vocabulary_)
+    assert fitted.embedding_.shape == (n_words, 4)
+    assert fitted.components_.shape == (4, 12)
+    assert fitted.mean_.shape == (12,)
+    assert fitted.singular_values_.shape == fitted.explained_variance_ratio_.shape
+    assert fitted.n_parameters_ == n_words * 4 + 4 * 12 + 12
+    assert fitted.compression_ratio_ == pytest.approx(
+        n_words * 12 / fitted.n_parameters_
+    )
+    assert fitted.embedding_.dtype == np.float32
+
+
+def test_factors_are_the_weighted_svd_of_the_kept_table(
+    core, small_table_path, small_corpus
+):
+    fitted = core(small_table_path, rank=4).fit(small_corpus)
+    table = _kept_table(fitted, small_table_path)
+    counts = np.zeros(len(table))
+    for document in small_corpus:
+        for token in document.split():
+            counts[fitted.vocabulary_[token]] += 1
+    weights = np.log1p(counts)
+    weights /= weights.mean()
+    mean = np.average(table, axis=0, weights=weights)
+    scaled = (table - mean) * np.sqrt(weights)[:, None]
+    _, singular_values, right = np.linalg.svd(scaled, full_matrices=False)
+
+    np.testing.assert_allclose(fitted.mean_, mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fitted.singular_values_, singular_values[:4], rtol=1e-5)
+    np.testing.assert_allclose(
+        np.abs(np.sum(fitted.components_ * right[:4], axis=1)), 1.0, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        fitted.embedding_, (table - mean) @ fitted.components_.T, atol=1e-4
+    )
+    dropped = np.sqrt(np.sum(singular_values[4:] ** 2) / np.sum(singular_values**2))
+    assert fitted.reconstruction_error_ == pytest.approx(dropped, rel=1e-5)
+
+
+def test_unweighted_factors_are_the_plain_pca(core, small_table_path, small_corpus):
+    embedding = core(small_table_path, rank=3, weighting=None)
+    embedding.fit(small_corpus)
+    table = _kept_table(embedding, small_table_path)
+    np.testing.assert_allclose(embedding.mean_, table.mean(axis=0), atol=1e-6)
+    singular_values = np.linalg.svd(table - table.mean(axis=0), compute_uv=False)
+    np.testing.assert_allclose(
+        embedding.singular_values_, singular_values[:3], rtol=1e-5
+    )
+
+
+def test_frequency_weighting_changes_the_factors(core, small_table_path, small_corpus):
+    weighted = core(small_table_path, rank=3).fit(small_corpus)
+    unweighted = core(small_table_path, rank=3, weighting=None)
+    unweighted.fit(small_corpus)
+    assert not np.allclose(weighted.mean_, unweighted.mean_, atol=1e-3)
+
+
+def test_full_rank_reproduces_the_vectors(core, small_table_path, small_corpus):
+    embedding = core(small_table_path, rank=12).fit(small_corpus)
+    table = _kept_table(embedding, small_table_path)
+    reconstruction = embedding.inverse_transform(embedding.embedding_)
+    np.testing.assert_allclose(reconstruction, table, atol=1e-4)
+
+
+def test_qr_solver_error_is_at_least_the_svd_error(
+    core, small_table_path, small_corpus
+):
+    svd = core(small_table_path, rank=3).fit(small_corpus)
+    qr = core(small_table_path, rank=3, solver="qr").fit(small_corpus)
+    assert qr.reconstruction_error_ > svd.reconstruction_error_
+
+
+@pytest.mark.parametrize("solver", ["covariance", "full", "randomized"])
+def test_svd_solvers_give_the_same_codes(core, small_table_path, small_corpus, solver):
+    reference = core(small_table_path, rank=3, solver="full")
+    reference.fit(small_corpus)
+    embedding = core(small_table_path, rank=3, solver=solver, random_state=0).fit(
+        small_corpus
+    )
+    np.testing.assert_allclose(
+        np.abs(embedding.embedding_), np.abs(reference.embedding_), atol=1e-4
+    )
+
+
+def test_rank_fraction_resolves_to_smallest_rank_reaching_it(
+    core, small_table_path, small_corpus
+):
+    full = core(small_table_path, rank=12).fit(small_corpus)
+    cumulative = np.cumsum(full.explained_variance_ratio_)
+    embedding = core(small_table_path, rank=0.9).fit(small_corpus)
+    assert cumulative[embedding.rank_ - 1] >= 0.9 - 1e-6
+    assert cumulative[embedding.rank_ - 2] < 0.9
+    assert embedding.embedding_.shape[1] == embedding.rank_
+
+
+def test_dtype_float64_is_kept(core, small_table_path, small_corpus):
+    embedding = core(small_table_path, rank=3, dtype=np.float64)
+    assert embedding.fit_transform(small_corpus).dtype == np.float64
+    assert embedding.components_.dtype == np.float64
+
+
+# -- the caches --------------------------------------------------------------------
 
 
 def test_refit_at_another_rank_reuses_the_decomposition(
@@ -232,3 +395,17 @@ def test_concurrent_fits_agree(small_table_path, small_corpus, decompositions):
     assert len(decompositions) == 1
     for codes in fitted[1:]:
         np.testing.assert_array_equal(codes, fitted[0])
+
+
+# -- the default table and the real data ----------------------------------------
+
+
+def test_full_rank_on_glove_reproduces_the_vectors(movie_reviews):
+    documents, _ = movie_reviews
+    # The default post-processing steps aside at rank=d: the table comes back.
+    embedding = FactorizedEmbedding(rank=50).fit(documents[:2000])
+    table = load_vectors("glove-6b-50d")
+    words = list(embedding.vocabulary_)[:5000]
+    original = np.array([table[word] for word in words])
+    reconstruction = embedding.inverse_transform(embedding.transform_words(words))
+    np.testing.assert_allclose(reconstruction, original, atol=1e-4)
