@@ -31,6 +31,31 @@ def _kept_table(embedding, source):
     return np.array([table[word] for word in embedding.vocabulary_], dtype=float)
 
 
+def _token_counts(documents, words) -> np.ndarray:
+    """How often each of ``words`` occurs in ``documents``, split on spaces."""
+    position = {word: index for index, word in enumerate(words)}
+    counts = np.zeros(len(words))
+    for document in documents:
+        for token in document.split():
+            counts[position[token]] += 1
+    return counts
+
+
+def _weighted_svd(table: np.ndarray, weights: np.ndarray):
+    """Weighted mean, singular values and right singular vectors of ``table``,
+    its rows scaled by the square roots of the weights rescaled to mean 1."""
+    weights = weights / weights.mean()
+    mean = np.average(table, axis=0, weights=weights)
+    _, singular_values, right = np.linalg.svd(
+        (table - mean) * np.sqrt(weights)[:, None], full_matrices=False
+    )
+    return mean, singular_values, right
+
+
+def _projector(directions: np.ndarray) -> np.ndarray:
+    return directions.T @ directions
+
+
 @pytest.fixture
 def decompositions(monkeypatch):
     """Fresh caches, and a list that records the weights of every
@@ -90,6 +115,26 @@ def test_vocabulary_list_with_unknown_words_warns(core, small_table_path):
         core(small_table_path, rank=2, vocabulary=["w1", "w2", "zebra"]).fit()
 
 
+def test_words_outside_the_corpus_are_encoded_but_not_fitted(
+    core, small_table_path, small_corpus
+):
+    params = {"rank": 3, "weighting": "frequency", "dtype": np.float64}
+    corpus_only = core(small_table_path, vocabulary="corpus", **params)
+    table_wide = core(small_table_path, vocabulary="all", **params)
+    corpus_only.fit(small_corpus)
+    table_wide.fit(small_corpus)
+    np.testing.assert_allclose(table_wide.components_, corpus_only.components_)
+    np.testing.assert_allclose(table_wide.mean_, corpus_only.mean_)
+    # w250 never occurs in the corpus (it uses w0..w199) but gets its code.
+    assert "w250" not in corpus_only.vocabulary_
+    vector = np.asarray(load_vectors(small_table_path)["w250"], dtype=np.float64)
+    np.testing.assert_allclose(
+        table_wide.transform_words(["w250"])[0],
+        (vector - table_wide.mean_) @ table_wide.components_.T,
+        atol=1e-10,
+    )
+
+
 def test_vocabulary_does_not_follow_later_changes_to_the_keyedvectors(
     small_keyed_vectors,
 ):
@@ -117,49 +162,74 @@ def test_fitted_shapes_and_parameter_count(fitted):
     assert fitted.embedding_.dtype == np.float32
 
 
+@pytest.mark.parametrize(
+    "weighting, weigh",
+    [("log-frequency", np.log1p), ("frequency", np.sqrt), (None, np.ones_like)],
+)
 def test_factors_are_the_weighted_svd_of_the_kept_table(
-    core, small_table_path, small_corpus
+    core, small_table_path, small_corpus, weighting, weigh
 ):
-    fitted = core(small_table_path, rank=4).fit(small_corpus)
-    table = _kept_table(fitted, small_table_path)
-    counts = np.zeros(len(table))
-    for document in small_corpus:
-        for token in document.split():
-            counts[fitted.vocabulary_[token]] += 1
-    weights = np.log1p(counts)
-    weights /= weights.mean()
-    mean = np.average(table, axis=0, weights=weights)
-    scaled = (table - mean) * np.sqrt(weights)[:, None]
-    _, singular_values, right = np.linalg.svd(scaled, full_matrices=False)
-
-    np.testing.assert_allclose(fitted.mean_, mean, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(fitted.singular_values_, singular_values[:4], rtol=1e-5)
-    np.testing.assert_allclose(
-        np.abs(np.sum(fitted.components_ * right[:4], axis=1)), 1.0, atol=1e-5
-    )
-    np.testing.assert_allclose(
-        fitted.embedding_, (table - mean) @ fitted.components_.T, atol=1e-4
-    )
-    dropped = np.sqrt(np.sum(singular_values[4:] ** 2) / np.sum(singular_values**2))
-    assert fitted.reconstruction_error_ == pytest.approx(dropped, rel=1e-5)
-
-
-def test_unweighted_factors_are_the_plain_pca(core, small_table_path, small_corpus):
-    embedding = core(small_table_path, rank=3, weighting=None)
+    embedding = core(small_table_path, rank=4, weighting=weighting)
     embedding.fit(small_corpus)
     table = _kept_table(embedding, small_table_path)
-    np.testing.assert_allclose(embedding.mean_, table.mean(axis=0), atol=1e-6)
-    singular_values = np.linalg.svd(table - table.mean(axis=0), compute_uv=False)
+    weights = weigh(_token_counts(small_corpus, list(embedding.vocabulary_)))
+    mean, singular_values, right = _weighted_svd(table, weights)
+
+    # float32 table, float32 block moments: float32 precision.
+    np.testing.assert_allclose(embedding.mean_, mean, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(
-        embedding.singular_values_, singular_values[:3], rtol=1e-5
+        embedding.singular_values_, singular_values[:4], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        np.abs(np.sum(embedding.components_ * right[:4], axis=1)), 1.0, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        _projector(embedding.components_), _projector(right[:4]), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        embedding.embedding_, (table - mean) @ embedding.components_.T, atol=1e-4
+    )
+    dropped = np.sqrt(np.sum(singular_values[4:] ** 2) / np.sum(singular_values**2))
+    assert embedding.reconstruction_error_ == pytest.approx(dropped, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "weighting, other", [("log-frequency", None), ("frequency", "log-frequency")]
+)
+def test_each_weighting_gives_other_factors(
+    core, small_table_path, small_corpus, weighting, other
+):
+    one = core(small_table_path, rank=3, weighting=weighting).fit(small_corpus)
+    two = core(small_table_path, rank=3, weighting=other).fit(small_corpus)
+    assert not np.allclose(one.mean_, two.mean_, atol=1e-3)
+
+
+def test_without_documents_counts_follow_zipf_over_the_table_order(
+    core, small_table_path
+):
+    embedding = core(small_table_path, rank=3, vocabulary="all", weighting="frequency")
+    embedding.fit()
+    table = np.asarray(load_vectors(small_table_path).vectors, dtype=np.float64)
+    zipf = 1.0 / np.arange(1, len(table) + 1)
+    mean, _, right = _weighted_svd(table, np.sqrt(zipf))
+    # float32 table, float32 block moments: float32 precision.
+    np.testing.assert_allclose(embedding.mean_, mean, atol=1e-6)
+    np.testing.assert_allclose(
+        _projector(embedding.components_), _projector(right[:3]), atol=1e-6
     )
 
 
-def test_frequency_weighting_changes_the_factors(core, small_table_path, small_corpus):
-    weighted = core(small_table_path, rank=3).fit(small_corpus)
-    unweighted = core(small_table_path, rank=3, weighting=None)
-    unweighted.fit(small_corpus)
-    assert not np.allclose(weighted.mean_, unweighted.mean_, atol=1e-3)
+@pytest.mark.parametrize("pooling", ["sif", "sif-weighted"])
+def test_sif_pooling_without_documents_uses_zipf_probabilities(
+    small_table_path, pooling
+):
+    embedding = FactorizedEmbedding(
+        small_table_path, rank=2, vocabulary="all", pooling=pooling
+    ).fit()
+    zipf = 1.0 / np.arange(1, 301)
+    expected = 1e-3 / (1e-3 + zipf / zipf.sum())
+    np.testing.assert_allclose(embedding.pooling_weights_, expected, rtol=1e-6)
+    assert embedding.common_component_ is None
 
 
 def test_full_rank_reproduces_the_vectors(core, small_table_path, small_corpus):
