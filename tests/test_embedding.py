@@ -192,13 +192,22 @@ def test_non_str_element_deep_in_a_stream_is_named(small_table_path, small_corpu
         embedding.transform(stream)
 
 
-def test_fit_in_small_batches_equals_fit_in_one(small_table_path, small_corpus):
-    one = FactorizedEmbedding(small_table_path, rank=4, pooling="tfidf")
+@pytest.mark.parametrize("pooling", ["tfidf", "sif-weighted"])
+def test_fit_in_small_batches_equals_fit_in_one(
+    small_table_path, small_corpus, pooling
+):
+    one = FactorizedEmbedding(small_table_path, rank=4, pooling=pooling)
     one.fit(small_corpus)
-    many = clone(one).set_params(batch_size=9).fit(iter(small_corpus))
+    # Counted, and pooled for the documents' directions, 7 documents at a time.
+    many = clone(one).set_params(batch_size=7).fit(iter(small_corpus))
     assert many.vocabulary_ == one.vocabulary_
     np.testing.assert_array_equal(many.embedding_, one.embedding_)
     np.testing.assert_array_equal(many.pooling_weights_, one.pooling_weights_)
+    np.testing.assert_allclose(
+        many.components_.T @ many.components_,
+        one.components_.T @ one.components_,
+        atol=1e-6,
+    )
 
 
 # -- tokenization ---------------------------------------------------------------
@@ -290,12 +299,14 @@ def test_unsupported_dtype_is_rejected(core, small_table_path, small_corpus):
         {"weighting": "idf"},
         {"vocabulary": "some"},
         {"lowercase": "yes"},
+        {"subspace": "sentences"},
     ],
 )
 def test_invalid_parameters_raise_invalid_parameter_error(
     core, small_table_path, small_corpus, params
 ):
-    with pytest.raises(InvalidParameterError):
+    [name] = params
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
         core(small_table_path, **params).fit(small_corpus)
 
 
@@ -370,6 +381,33 @@ def test_partial_fit_sif_learns_word_weights_from_all_batches(
     pooled = last_batch.transform(small_corpus[60:]).astype(np.float64)
     top = np.linalg.svd(pooled, full_matrices=False)[2][0]
     assert abs(float(top @ streamed.common_component_)) == pytest.approx(1, abs=1e-5)
+
+
+def test_partial_fit_takes_the_directions_of_the_latest_batch(
+    core, small_table_path, small_corpus
+):
+    # No row weights, mean pooling: pooled documents are plain means of rows.
+    streamed = core(
+        small_table_path,
+        rank=4,
+        weighting=None,
+        subspace="documents",
+        dtype=np.float64,
+    )
+    streamed.partial_fit(small_corpus[:60]).partial_fit(small_corpus[60:])
+    fitted = clone(streamed).fit(small_corpus)
+    # The word statistics are those of both batches...
+    assert streamed.vocabulary_ == fitted.vocabulary_
+    np.testing.assert_allclose(streamed.mean_, fitted.mean_)
+    # ...the documents those of the latest.
+    table = load_vectors(small_table_path)
+    latest = np.array([table[d.split()].mean(axis=0) for d in small_corpus[60:]])
+    expected = np.linalg.svd(latest - latest.mean(axis=0), full_matrices=False)[2][:4]
+    np.testing.assert_allclose(
+        streamed.components_.T @ streamed.components_,
+        expected.T @ expected,
+        atol=1e-6,
+    )
 
 
 def test_fit_after_partial_fit_starts_afresh(small_table_path, small_corpus):

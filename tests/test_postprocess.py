@@ -64,10 +64,22 @@ def test_default_n_removed_follows_the_paper_and_removes_at_least_one():
 
 
 @pytest.mark.parametrize("postprocess", ["abtt", "ppa"])
-def test_codes_have_no_component_along_the_removed_directions(
-    small_table_path, postprocess
+@pytest.mark.parametrize("subspace", ["words", "documents"])
+def test_components_are_orthonormal_and_orthogonal_to_the_removed_directions(
+    small_table_path, small_corpus, postprocess, subspace
 ):
-    embedding = _fit(small_table_path, rank=4, postprocess=postprocess, n_removed=2)
+    # Whoever picks the directions (the words' variance, the documents'),
+    # post-processing removes its directions first.
+    embedding = FactorizedEmbedding(
+        small_table_path,
+        rank=4,
+        vocabulary="all",
+        weighting=None,
+        dtype=np.float64,
+        postprocess=postprocess,
+        n_removed=2,
+        subspace=subspace,
+    ).fit(small_corpus)
     removed = embedding.removed_directions_
     assert removed.shape == ((2 if postprocess == "abtt" else 4), 12)
     np.testing.assert_allclose(removed @ removed.T, np.eye(len(removed)), atol=1e-10)
