@@ -15,7 +15,12 @@ from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_val_score,
+    cross_validate,
+)
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -310,6 +315,31 @@ def test_invalid_parameters_raise_invalid_parameter_error(
         core(small_table_path, **params).fit(small_corpus)
 
 
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (lambda n_documents: None, "supervised=True .* y=None"),
+        (lambda n_documents: np.zeros(n_documents), "at least two classes"),
+        (lambda n_documents: np.zeros(3), "inconsistent numbers of samples"),
+    ],
+    ids=["none", "one-class", "other-length"],
+)
+def test_supervised_fit_needs_a_label_of_two_classes_or_more_per_document(
+    small_table_path, small_corpus, labels, message
+):
+    embedding = FactorizedEmbedding(small_table_path, rank=3, supervised=True)
+    with pytest.raises(ValueError, match=message):
+        embedding.fit(small_corpus, labels(len(small_corpus)))
+
+
+def test_unsupervised_fit_ignores_y(small_table_path, small_corpus, small_labels):
+    embedding = FactorizedEmbedding(small_table_path, rank=3)
+    without = embedding.fit(small_corpus).components_.copy()
+    # Even labels that a classifier would reject are ignored.
+    with_labels = embedding.fit(small_corpus, np.linspace(0, 1, 120)).components_
+    np.testing.assert_array_equal(without, with_labels)
+
+
 @pytest.mark.parametrize("method", ["transform", "transform_words"])
 def test_methods_before_fit_raise_not_fitted(core, method):
     with pytest.raises(NotFittedError):
@@ -502,6 +532,37 @@ def test_feature_union_beside_tfidf(core, small_table_path, small_corpus):
     features = union.fit_transform(small_corpus)
     n_terms = len(TfidfVectorizer().fit(small_corpus).vocabulary_)
     assert features.shape == (len(small_corpus), n_terms + 3)
+
+
+def test_cross_validation_fits_on_the_training_folds_labels_only(
+    small_table_path, small_corpus, small_labels
+):
+    folds = list(
+        StratifiedKFold(3, shuffle=True, random_state=0).split(
+            small_corpus, small_labels
+        )
+    )
+    embedding = FactorizedEmbedding(small_table_path, rank=3, supervised=True)
+    results = cross_validate(
+        make_pipeline(embedding, LogisticRegression()),
+        small_corpus,
+        small_labels,
+        cv=folds,
+        return_estimator=True,
+    )
+    documents = np.array(small_corpus)
+    everything = FactorizedEmbedding(small_table_path, rank=3, supervised=True).fit(
+        small_corpus, small_labels
+    )
+    for (train, _), fitted in zip(folds, results["estimator"], strict=True):
+        fold_embedding = fitted.named_steps["factorizedembedding"]
+        on_train = FactorizedEmbedding(small_table_path, rank=3, supervised=True).fit(
+            documents[train], small_labels[train]
+        )
+        np.testing.assert_array_equal(fold_embedding.components_, on_train.components_)
+        assert not np.allclose(
+            fold_embedding.components_[0], everything.components_[0], atol=1e-3
+        )
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])

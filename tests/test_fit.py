@@ -1,7 +1,7 @@
 """The one fit path: what a fit makes of the table and the corpus (the
-vocabulary kept, the factors, the documents' subspace), against numpy, and its
-caches: a grid search over rank decomposes, pools and counts each fold once, and
-a cache hit is what a fresh fit computes."""
+vocabulary kept, the factors, the documents' subspace, the supervised
+directions), against numpy, and its caches: a grid search over rank decomposes,
+pools and counts each fold once, and a cache hit is what a fresh fit computes."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 from sklearn.base import clone
-from sklearn.linear_model import RidgeClassifier
-from sklearn.model_selection import GridSearchCV
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 
 from sklearn_factorembed import (
@@ -394,6 +394,105 @@ def test_fit_without_documents_is_the_words_fit(plain, small_table_path):
     np.testing.assert_array_equal(documents.components_, words.components_)
 
 
+# -- supervised=True --------------------------------------------------------------
+
+
+# The dimensions of signal_in_low_variance's table and its axis of class signal.
+# Its tests fit the words' subspace: the variance part after the discriminant is
+# then the words' (the documents' follows the discriminant in
+# test_supervised_puts_the_documents_directions_after_the_discriminant).
+N_DIMS = 6
+SIGNAL_DIM = N_DIMS - 1
+
+
+@pytest.fixture(scope="module")
+def signal_in_low_variance():
+    """A table whose class signal lives along its lowest-variance axis.
+
+    Positive words sit at +1 along the last axis, negative words at -1, and
+    every axis but the last has far more variance, so PCA ranks it last.
+    """
+    rng = np.random.default_rng(0)
+    n_per_class = 60
+    vectors = rng.normal(size=(2 * n_per_class, N_DIMS)) * [5, 4, 3, 2, 1.5, 0.1]
+    vectors[:, SIGNAL_DIM] += np.repeat([1.0, -1.0], n_per_class)
+    words = [f"pos{i}" for i in range(n_per_class)] + [
+        f"neg{i}" for i in range(n_per_class)
+    ]
+    table = KeyedVectors(vector_size=N_DIMS)
+    table.add_vectors(words, vectors)
+    labels = rng.integers(0, 2, size=300)
+    documents = [
+        " ".join(
+            f"{'pos' if label else 'neg'}{i}"
+            for i in rng.choice(n_per_class, size=rng.integers(3, 8))
+        )
+        for label in labels
+    ]
+    return table, documents, labels
+
+
+def test_supervised_rank_one_keeps_the_class_signal_unsupervised_loses_it(
+    plain, signal_in_low_variance
+):
+    table, documents, labels = signal_in_low_variance
+    supervised = plain(table, subspace="words", rank=1, supervised=True)
+    unsupervised = plain(table, subspace="words", rank=1)
+    assert abs(supervised.fit(documents, labels).components_[0, SIGNAL_DIM]) > 0.99
+    assert abs(unsupervised.fit(documents, labels).components_[0, SIGNAL_DIM]) < 0.1
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    scores = {
+        name: cross_validate(
+            make_pipeline(embedding, LogisticRegression()),
+            documents,
+            labels,
+            cv=folds,
+        )["test_score"].mean()
+        for name, embedding in [("sup", supervised), ("unsup", unsupervised)]
+    }
+    assert scores["sup"] > 0.95
+    assert scores["unsup"] < 0.7
+
+
+def test_first_direction_is_fishers_discriminant_of_the_pooled_documents(
+    plain, signal_in_low_variance
+):
+    table, documents, labels = signal_in_low_variance
+    embedding = plain(table, subspace="words", rank=3, supervised=True)
+    embedding.fit(documents, labels)
+
+    vectors = np.array([table[words.split()].mean(axis=0) for words in documents])
+    means = [vectors[labels == label].mean(axis=0) for label in (0, 1)]
+    within = sum(
+        (vectors[labels == label] - means[label]).T
+        @ (vectors[labels == label] - means[label])
+        for label in (0, 1)
+    )
+    within += 1e-3 * np.trace(within) / N_DIMS * np.eye(N_DIMS)
+    fisher = np.linalg.solve(within, means[1] - means[0])
+    fisher /= np.linalg.norm(fisher)
+
+    assert abs(embedding.components_[0] @ fisher) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_other_directions_are_the_top_variance_orthogonal_to_the_discriminant(
+    plain, signal_in_low_variance
+):
+    table, documents, labels = signal_in_low_variance
+    embedding = plain(table, subspace="words", rank=3, supervised=True)
+    embedding.fit(documents, labels)
+    components = embedding.components_
+    np.testing.assert_allclose(components @ components.T, np.eye(3), atol=1e-10)
+
+    vectors = np.array([table[word] for word in embedding.vocabulary_])
+    centred = vectors - vectors.mean(axis=0)
+    complement = np.eye(N_DIMS) - np.outer(components[0], components[0])
+    expected = np.linalg.svd(centred @ complement, full_matrices=False)[2][:2]
+    np.testing.assert_allclose(
+        components[1:].T @ components[1:], expected.T @ expected, atol=1e-8
+    )
+
+
 def test_supervised_puts_the_documents_directions_after_the_discriminant(
     plain, small_table_path, small_corpus, small_labels
 ):
@@ -406,6 +505,19 @@ def test_supervised_puts_the_documents_directions_after_the_discriminant(
     np.testing.assert_allclose(
         _projector(embedding.components_[1:]), _projector(expected), atol=1e-6
     )
+
+
+@pytest.mark.parametrize("postprocess", ["abtt", "ppa"])
+def test_supervised_keeps_the_class_signal_through_postprocessing(
+    plain, signal_in_low_variance, postprocess
+):
+    # The discriminant is sought in what post-processing leaves (orthogonality
+    # to the removed directions: test_postprocess.py).
+    table, documents, labels = signal_in_low_variance
+    embedding = plain(
+        table, subspace="words", rank=3, supervised=True, postprocess=postprocess
+    ).fit(documents, labels)
+    assert abs(embedding.components_[0, SIGNAL_DIM]) > 0.99
 
 
 # -- the caches --------------------------------------------------------------------

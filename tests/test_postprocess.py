@@ -64,12 +64,20 @@ def test_default_n_removed_follows_the_paper_and_removes_at_least_one():
 
 
 @pytest.mark.parametrize("postprocess", ["abtt", "ppa"])
-@pytest.mark.parametrize("subspace", ["words", "documents"])
+@pytest.mark.parametrize(
+    "picked_by",
+    [
+        {"subspace": "words"},
+        {"subspace": "documents"},
+        {"subspace": "words", "supervised": True},
+    ],
+    ids=["words", "documents", "labels"],
+)
 def test_components_are_orthonormal_and_orthogonal_to_the_removed_directions(
-    small_table_path, small_corpus, postprocess, subspace
+    small_table_path, small_corpus, small_labels, postprocess, picked_by
 ):
-    # Whoever picks the directions (the words' variance, the documents'),
-    # post-processing removes its directions first.
+    # Whatever picks the directions (the words' variance, the documents', the
+    # labels), it picks them in what post-processing leaves.
     embedding = FactorizedEmbedding(
         small_table_path,
         rank=4,
@@ -78,8 +86,8 @@ def test_components_are_orthonormal_and_orthogonal_to_the_removed_directions(
         dtype=np.float64,
         postprocess=postprocess,
         n_removed=2,
-        subspace=subspace,
-    ).fit(small_corpus)
+        **picked_by,
+    ).fit(small_corpus, small_labels)
     removed = embedding.removed_directions_
     assert removed.shape == ((2 if postprocess == "abtt" else 4), 12)
     np.testing.assert_allclose(removed @ removed.T, np.eye(len(removed)), atol=1e-10)
