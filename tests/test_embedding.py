@@ -7,9 +7,12 @@ from __future__ import annotations
 import pickle
 import warnings
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import NotFittedError
@@ -141,11 +144,20 @@ def test_code_dot_products_equal_reconstruction_dot_products(fitted):
     np.testing.assert_allclose(codes @ codes.T, centred @ centred.T, atol=1e-4)
 
 
-def test_inverse_transform_rejects_wrong_width_and_nan(fitted):
-    with pytest.raises(ValueError, match="3 columns.*rank_=4"):
-        fitted.inverse_transform(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="NaN"):
-        fitted.inverse_transform(np.full((1, 4), np.nan))
+@pytest.mark.parametrize(
+    "codes, message",
+    [
+        (np.zeros((2, 3)), "3 columns.*rank_=4"),
+        (np.full((1, 4), np.nan), "NaN"),
+        (np.full((1, 4), np.inf), "infinity"),
+        (np.zeros(4), "Expected 2D array"),
+        ([["a", "b", "c", "d"]], "could not convert"),
+    ],
+    ids=["wrong-width", "nan", "infinite", "one-dimensional", "text"],
+)
+def test_inverse_transform_rejects_bad_codes(fitted, codes, message):
+    with pytest.raises(ValueError, match=message):
+        fitted.inverse_transform(codes)
 
 
 def test_transform_words_returns_word_codes_and_zeros_for_unknown(fitted):
@@ -215,6 +227,113 @@ def test_fit_in_small_batches_equals_fit_in_one(
     )
 
 
+# -- any text, any thread ----------------------------------------------------------
+
+
+# Modest example counts keep the suite fast; no deadline, since a shared machine
+# makes single examples slow now and then.
+SETTINGS = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+POOLINGS = ("mean", "sum", "max", "tfidf", "sif")
+
+KNOWN_WORDS = [f"w{i}" for i in range(300)]
+ODD_TOKENS = [
+    "",
+    "😀",
+    "👩‍👩‍👧",  # a family emoji: several code points joined by zero-width joiners
+    "\x00",
+    "\x1b[31m",
+    "\u200b",
+    "\ud800",  # a lone surrogate, a valid Python str that is not valid UTF-8
+    "\r\n",
+    "\t",
+    "W1",
+    "İw1",  # lower-cases to two code points
+    "ß",
+    "n't",
+    "'s",
+]
+tokens = st.one_of(
+    st.sampled_from(KNOWN_WORDS),
+    st.sampled_from(ODD_TOKENS),
+    st.text(alphabet=st.characters(blacklist_categories=()), max_size=12),
+    st.text(alphabet="w0123456789", min_size=200, max_size=5000),  # very long
+)
+separators = st.sampled_from([" ", "", "\n", "\t", "  ", "\u3000", ",", "\x00"])
+documents = st.one_of(
+    st.tuples(st.lists(tokens, max_size=25), separators).map(
+        lambda parts: parts[1].join(parts[0])
+    ),
+    st.text(alphabet=st.characters(blacklist_categories=())),
+    st.just(""),
+)
+corpora = st.lists(documents, min_size=1, max_size=12)
+
+
+@pytest.fixture(scope="module")
+def fitted_models(small_table_path, small_corpus):
+    return {
+        pooling: FactorizedEmbedding(small_table_path, rank=4, pooling=pooling).fit(
+            small_corpus
+        )
+        for pooling in POOLINGS
+    }
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+@SETTINGS
+@given(corpus=corpora)
+def test_any_unicode_documents_give_finite_codes_row_by_row(
+    fitted_models, pooling, corpus
+):
+    embedding = fitted_models[pooling]
+    codes = embedding.transform(corpus)
+    assert codes.shape == (len(corpus), 4)
+    assert codes.dtype == np.float32
+    assert np.isfinite(codes).all()
+    # Each document's code depends on that document alone.
+    one_by_one = np.vstack([embedding.transform([document]) for document in corpus])
+    np.testing.assert_allclose(codes, one_by_one, rtol=1e-6, atol=1e-6)
+
+
+@SETTINGS
+@given(corpus=corpora, pooling=st.sampled_from(POOLINGS))
+def test_fit_on_any_unicode_documents_succeeds_or_says_no_word_is_known(
+    small_table_path, corpus, pooling
+):
+    embedding = FactorizedEmbedding(small_table_path, rank=1, pooling=pooling)
+    try:
+        codes = embedding.fit_transform(corpus)
+    except ValueError as error:
+        assert "contains a word of the table" in str(error)
+        return
+    assert codes.shape == (len(corpus), 1)
+    assert np.isfinite(codes).all()
+    assert np.isfinite(embedding.embedding_).all()
+    assert np.isfinite(embedding.components_).all()
+
+
+@pytest.mark.parametrize("pooling", ["mean", "sif"])
+def test_transform_from_8_threads_equals_one_thread(fitted_models, pooling):
+    embedding = fitted_models[pooling]
+    rng = np.random.default_rng(0)
+    batches = [
+        [
+            " ".join(rng.choice(KNOWN_WORDS, size=rng.integers(0, 30)))
+            for _ in range(200)
+        ]
+        for _ in range(16)
+    ]
+    expected = [embedding.transform(batch) for batch in batches]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(embedding.transform, batches))
+    for result, reference in zip(results, expected, strict=True):
+        np.testing.assert_array_equal(result, reference)
+
+
 # -- tokenization ---------------------------------------------------------------
 
 
@@ -240,20 +359,27 @@ def test_token_pattern_and_lowercase(core, small_table_path):
 # -- input validation --------------------------------------------------------------
 
 
+BAD_DOCUMENTS = [
+    ("w1 w2", TypeError, "got a single str"),
+    (b"w1 w2", TypeError, "got a single bytes"),
+    (42, TypeError, "got int"),
+    (3.5, TypeError, "got float"),
+    (["w1", 3], TypeError, "element 1 is 3 of type int"),
+    ([1, 2], TypeError, "element 0 is 1 of type int"),
+    (["w1", None], TypeError, "element 1 is None"),
+    (np.array([["w1", "w2"]]), ValueError, "shape"),
+]
+
+
 @pytest.mark.parametrize(
-    "X, error, message",
-    [
-        ("w1 w2", TypeError, "got a single str"),
-        (None, TypeError, "got None"),
-        (42, TypeError, "got int"),
-        (["w1", 3], TypeError, "element 1 is 3 of type int"),
-        (["w1", None], TypeError, "element 1 is None"),
-        (np.array([["w1", "w2"]]), ValueError, "shape"),
-    ],
+    "method, X, error, message",
+    [(method, *case) for method in ("fit", "transform") for case in BAD_DOCUMENTS]
+    # fit(None) is allowed unless a parameter needs documents (see below).
+    + [("transform", None, TypeError, "got None")],
 )
-def test_bad_documents_are_named_in_the_error(fitted, X, error, message):
+def test_bad_documents_are_named_in_the_error(fitted, method, X, error, message):
     with pytest.raises(error, match=message):
-        fitted.transform(X)
+        getattr(fitted, method)(X)
 
 
 def test_fit_on_empty_list_is_an_error(core, small_table_path):
@@ -286,9 +412,45 @@ def test_tfidf_pooling_needs_documents(core, small_table_path):
         core(small_table_path, rank=2, vocabulary="all", pooling="tfidf").fit(None)
 
 
-def test_unsupported_dtype_is_rejected(core, small_table_path, small_corpus):
-    with pytest.raises(ValueError, match="dtype=.*int"):
-        core(small_table_path, dtype=np.int32).fit(small_corpus)
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        ({"dtype": np.int32}, ValueError, "dtype=.*int"),
+        ({"token_pattern": "(w"}, ValueError, "token_pattern='\\(w' is not a valid"),
+        ({"token_pattern": r"(w)(\d)"}, ValueError, "2 capturing groups"),
+        ({"vocabulary": []}, ValueError, "none of the 0 words of vocabulary"),
+        ({"vocabulary": [1, 2]}, TypeError, "vocabulary must contain only str"),
+        (
+            {"tokenizer": lambda text: None},
+            TypeError,
+            "tokenizer must return a list of str",
+        ),
+        (
+            {"tokenizer": lambda text: [["w1"]]},
+            TypeError,
+            "tokenizer must return a list of str",
+        ),
+    ],
+    ids=[
+        "dtype",
+        "pattern-invalid",
+        "pattern-groups",
+        "vocabulary-empty",
+        "vocabulary-numbers",
+        "tokenizer-none",
+        "tokenizer-nested",
+    ],
+)
+def test_parameter_values_the_fit_cannot_use_are_named(
+    small_table_path, small_corpus, params, error, message
+):
+    with pytest.raises(error, match=message):
+        FactorizedEmbedding(small_table_path, rank=1, **params).fit(small_corpus)
+
+
+def test_fit_with_a_missing_vectors_file_is_a_file_not_found_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="gone.txt"):
+        FactorizedEmbedding(tmp_path / "gone.txt", rank=2).fit(["w1"])
 
 
 @pytest.mark.parametrize(
@@ -493,13 +655,6 @@ def test_pandas_series_in_and_dataframe_out(fitted, small_corpus):
     assert list(frame.index) == list(range(10, 15))
     np.testing.assert_allclose(
         frame.to_numpy(), fitted.transform(small_corpus[:5]), rtol=1e-6
-    )
-
-
-def test_pickle_round_trip_transforms_identically(fitted, small_corpus):
-    restored = pickle.loads(pickle.dumps(fitted))
-    np.testing.assert_array_equal(
-        restored.transform(small_corpus), fitted.transform(small_corpus)
     )
 
 

@@ -700,15 +700,22 @@ def test_counts_of_streams_and_long_inputs_are_not_cached(
     assert cache_sizes()["counts"] == 1
 
 
-def test_concurrent_fits_agree(small_table_path, small_corpus, decompositions):
-    embedding = FactorizedEmbedding(small_table_path, rank=4)
-    with ThreadPoolExecutor(max_workers=4) as pool:
+def test_concurrent_fits_on_a_fresh_table_decompose_once_and_agree(
+    small_keyed_vectors, small_corpus, tmp_path, decompositions
+):
+    # Eight clones load the same (uncached) table at once through the cache,
+    # and ask for the same decomposition at once.
+    path = tmp_path / "table.txt"
+    small_keyed_vectors.save_word2vec_format(str(path))
+    template = FactorizedEmbedding(path, rank=4)
+    with ThreadPoolExecutor(max_workers=8) as pool:
         fitted = list(
-            pool.map(lambda _: clone(embedding).fit(small_corpus).embedding_, range(8))
+            pool.map(lambda _: clone(template).fit(small_corpus).embedding_, range(8))
         )
     assert len(decompositions) == 1
-    for codes in fitted[1:]:
-        np.testing.assert_array_equal(codes, fitted[0])
+    reference = template.fit(small_corpus).embedding_
+    for codes in fitted:
+        np.testing.assert_array_equal(codes, reference)
 
 
 # -- the default table and the real data ----------------------------------------
