@@ -467,6 +467,9 @@ def test_fit_with_a_missing_vectors_file_is_a_file_not_found_error(tmp_path):
         {"vocabulary": "some"},
         {"lowercase": "yes"},
         {"subspace": "sentences"},
+        {"quantization": "int4"},
+        {"pq_subvectors": 0},
+        {"pq_subvectors": 2.5},
     ],
 )
 def test_invalid_parameters_raise_invalid_parameter_error(
@@ -502,17 +505,22 @@ def test_unsupervised_fit_ignores_y(small_table_path, small_corpus, small_labels
     np.testing.assert_array_equal(without, with_labels)
 
 
-@pytest.mark.parametrize("method", ["transform", "transform_words"])
-def test_methods_before_fit_raise_not_fitted(core, method):
+@pytest.mark.parametrize(
+    "method, args",
+    [
+        ("transform", (["a"],)),
+        ("transform_words", (["a"],)),
+        ("inverse_transform", (np.zeros((1, 25)),)),
+        ("to_keyedvectors", ()),
+        ("save", ("model.npz",)),
+        ("export", ("codes.txt",)),
+    ],
+)
+def test_methods_before_fit_raise_not_fitted(tmp_path, monkeypatch, method, args):
+    monkeypatch.chdir(tmp_path)  # where save and export would write
     with pytest.raises(NotFittedError):
-        getattr(core(), method)(["a"])
-
-
-def test_inverse_transform_and_export_before_fit_raise_not_fitted(core):
-    with pytest.raises(NotFittedError):
-        core().inverse_transform(np.zeros((1, 25)))
-    with pytest.raises(NotFittedError):
-        core().to_keyedvectors()
+        getattr(FactorizedEmbedding(), method)(*args)
+    assert not list(tmp_path.iterdir())
 
 
 # -- partial_fit -----------------------------------------------------------------

@@ -18,7 +18,6 @@ import pytest
 from gensim.models import KeyedVectors
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sklearn.exceptions import NotFittedError
 
 from sklearn_factorembed import FactorizedEmbedding, _persistence, load_vectors
 
@@ -264,11 +263,6 @@ def test_save_into_a_missing_folder_names_it(fitted, tmp_path):
 
 
 # -- what cannot be saved ----------------------------------------------------------
-
-
-def test_save_before_fit_raises_not_fitted(tmp_path):
-    with pytest.raises(NotFittedError):
-        FactorizedEmbedding().save(tmp_path / "model.npz")
 
 
 def test_tokenizer_callable_cannot_be_saved(small_table_path, tmp_path):
@@ -544,8 +538,3 @@ def test_export_rejects_words_the_word2vec_format_cannot_hold(
 def test_export_rejects_unknown_format_or_space(fitted, tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         fitted.export(tmp_path / "codes.txt", **kwargs)
-
-
-def test_export_before_fit_raises_not_fitted(tmp_path):
-    with pytest.raises(NotFittedError):
-        FactorizedEmbedding().export(tmp_path / "codes.txt")

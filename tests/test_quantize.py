@@ -6,7 +6,6 @@ import pickle
 
 import numpy as np
 import pytest
-from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_factorembed import FactorizedEmbedding
 from sklearn_factorembed._quantize import (
@@ -240,16 +239,6 @@ def test_pq_subvectors_not_dividing_the_rank_is_an_error(
     )
     with pytest.raises(ValueError, match=r"pq_subvectors=2 does not divide rank_=5"):
         embedding.fit(small_corpus)
-
-
-@pytest.mark.parametrize(
-    "params", [{"quantization": "int4"}, {"pq_subvectors": 0}, {"pq_subvectors": 2.5}]
-)
-def test_invalid_quantization_parameters_are_rejected(
-    small_table_path, small_corpus, params
-):
-    with pytest.raises(InvalidParameterError):
-        FactorizedEmbedding(small_table_path, **params).fit(small_corpus)
 
 
 def _fit_whole_table(source, quantization):
