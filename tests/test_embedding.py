@@ -755,12 +755,10 @@ def test_grid_search_over_rank(
 def test_pickle_of_a_movie_review_model_is_small(movie_reviews):
     documents, _ = movie_reviews
     embedding = FactorizedEmbedding(rank=25).fit(documents)
-    size = len(pickle.dumps(embedding))
-    assert size < 5_000_000
-    restored = pickle.loads(pickle.dumps(embedding))
-    np.testing.assert_array_equal(
-        restored.transform(documents[:100]), embedding.transform(documents[:100])
-    )
+    # The factors, not the table: 400,000 x 50 float32 would be 80 MB. That a
+    # pickle comes back whole is tested with the other round trips
+    # (test_persistence.py).
+    assert len(pickle.dumps(embedding)) < 5_000_000
 
 
 def test_rank_25_keeps_97_percent_of_rank_50_accuracy_on_movie_reviews(movie_reviews):
