@@ -42,20 +42,14 @@ def _manual_codes(embedding, document):
     )
 
 
-def test_mean_pooling_is_the_mean_of_known_token_codes(
-    core, small_table_path, small_corpus
+@pytest.mark.parametrize(
+    "pooling, reduce", [("mean", np.mean), ("sum", np.sum), ("max", np.max)]
+)
+def test_pooling_reduces_the_codes_of_the_known_tokens(
+    core, small_table_path, small_corpus, pooling, reduce
 ):
-    fitted = core(small_table_path, rank=4).fit(small_corpus)
-    documents = ["w1 w2 w2 unknown", "w5"]
-    expected = np.array([_manual_codes(fitted, d).mean(axis=0) for d in documents])
-    np.testing.assert_allclose(fitted.transform(documents), expected, rtol=1e-5)
-
-
-@pytest.mark.parametrize("pooling, reduce", [("sum", np.sum), ("max", np.max)])
-def test_sum_and_max_pooling(core, small_table_path, small_corpus, pooling, reduce):
-    embedding = core(small_table_path, rank=4, pooling=pooling)
-    embedding.fit(small_corpus)
-    documents = ["w1 w2 w2 unknown", "w9 w3", "w0"]
+    embedding = core(small_table_path, rank=4, pooling=pooling).fit(small_corpus)
+    documents = ["w1 w2 w2 unknown", "w9 w3", "w0", "w5"]
     expected = np.array(
         [reduce(_manual_codes(embedding, d), axis=0) for d in documents]
     )
@@ -374,7 +368,7 @@ BAD_DOCUMENTS = [
 @pytest.mark.parametrize(
     "method, X, error, message",
     [(method, *case) for method in ("fit", "transform") for case in BAD_DOCUMENTS]
-    # fit(None) is allowed unless a parameter needs documents (see below).
+    # fit(None) is allowed unless a parameter needs documents (tested below).
     + [("transform", None, TypeError, "got None")],
 )
 def test_bad_documents_are_named_in_the_error(fitted, method, X, error, message):
@@ -382,34 +376,42 @@ def test_bad_documents_are_named_in_the_error(fitted, method, X, error, message)
         getattr(fitted, method)(X)
 
 
-def test_fit_on_empty_list_is_an_error(core, small_table_path):
-    with pytest.raises(ValueError, match="X is empty"):
-        core(small_table_path, rank=2).fit([])
+@pytest.mark.parametrize(
+    "params, method, X, message",
+    [
+        ({}, "fit", [], "X is empty"),
+        ({}, "fit", None, "vocabulary='corpus'"),
+        ({}, "fit", ["foo bar", "baz"], "none of the 2 fit documents"),
+        ({"vocabulary": "all", "pooling": "tfidf"}, "fit", None, "pass documents"),
+        ({"vocabulary": "all"}, "partial_fit", None, "partial_fit needs documents"),
+        ({"vocabulary": "all"}, "fit_transform", None, "fit_transform needs"),
+    ],
+    ids=[
+        "empty",
+        "corpus-vocabulary",
+        "no-known-word",
+        "tfidf",
+        "partial_fit",
+        "fit_transform",
+    ],
+)
+def test_fit_without_the_documents_it_needs_is_an_error(
+    small_table_path, params, method, X, message
+):
+    embedding = FactorizedEmbedding(small_table_path, rank=2, **params)
+    with pytest.raises(ValueError, match=message):
+        getattr(embedding, method)(X)
 
 
-def test_corpus_vocabulary_without_documents_is_an_error(core, small_table_path):
-    with pytest.raises(ValueError, match="vocabulary='corpus'"):
-        core(small_table_path, rank=2).fit(None)
-
-
-def test_corpus_without_known_word_is_an_error(core, small_table_path):
-    with pytest.raises(ValueError, match="none of the 2 fit documents"):
-        core(small_table_path, rank=2).fit(["foo bar", "baz"])
-
-
-def test_rank_above_vector_size_names_both(core, small_table_path, small_corpus):
-    with pytest.raises(ValueError, match="rank=13 exceeds the vector size 12"):
-        core(small_table_path, rank=13).fit(small_corpus)
-
-
-def test_rank_above_kept_words_is_an_error(core, small_table_path):
-    with pytest.raises(ValueError, match="rank=5 exceeds the 3 words"):
-        core(small_table_path, rank=5).fit(["w1 w2 w3"])
-
-
-def test_tfidf_pooling_needs_documents(core, small_table_path):
-    with pytest.raises(ValueError, match="pass documents to fit"):
-        core(small_table_path, rank=2, vocabulary="all", pooling="tfidf").fit(None)
+@pytest.mark.parametrize(
+    "rank, message",
+    [(13, "rank=13 exceeds the vector size 12"), (5, "rank=5 exceeds the 3 words")],
+)
+def test_rank_above_what_the_table_or_the_corpus_holds_is_named(
+    small_table_path, rank, message
+):
+    with pytest.raises(ValueError, match=message):
+        FactorizedEmbedding(small_table_path, rank=rank).fit(["w1 w2 w3"])
 
 
 @pytest.mark.parametrize(
@@ -615,11 +617,6 @@ def test_fit_after_partial_fit_starts_afresh(small_table_path, small_corpus):
     refitted = clone(fitted).partial_fit(small_corpus[:60]).fit(small_corpus[60:])
     assert refitted.vocabulary_ == fitted.vocabulary_
     np.testing.assert_array_equal(refitted.embedding_, fitted.embedding_)
-
-
-def test_partial_fit_without_documents_is_an_error(small_table_path):
-    with pytest.raises(ValueError, match="partial_fit needs documents"):
-        FactorizedEmbedding(small_table_path, vocabulary="all").partial_fit(None)
 
 
 # -- scikit-learn citizenship ----------------------------------------------------
