@@ -11,12 +11,18 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from sklearn.feature_extraction.text import TfidfTransformer
 
 from sklearn_factorembed._text import (
     DEFAULT_TOKEN_PATTERN,
     CorpusStatistics,
     build_analyzer,
     count_tokens,
+    frequency_weights,
+    idf_weights,
+    pool,
+    sif_weights,
+    zipf_counts,
 )
 from sklearn_factorembed._vectors import Vocabulary
 
@@ -137,6 +143,98 @@ def test_corpus_statistics_give_their_words_and_values_at_any_columns():
         word_counts, frequency = statistics.counts_at(rows)
         np.testing.assert_array_equal(word_counts, dense_counts[rows])
         np.testing.assert_array_equal(frequency, dense_frequency[rows])
+
+
+def test_corpus_statistics_over_other_vocabularies_do_not_add():
+    two_words = CorpusStatistics.from_counts(sp.csr_matrix(np.ones((1, 2))))
+    three_words = CorpusStatistics.from_counts(sp.csr_matrix(np.ones((1, 3))))
+    with pytest.raises(ValueError, match="statistics of 3 words to those of 2"):
+        three_words + two_words
+
+
+# -- word weights and pooling ------------------------------------------------------
+
+
+def test_frequency_weights_are_the_square_root_or_the_log_of_the_counts():
+    counts = np.array([0.0, 1.0, 4.0, 100.0])
+    np.testing.assert_allclose(frequency_weights(counts, "frequency"), np.sqrt(counts))
+    np.testing.assert_allclose(
+        frequency_weights(counts, "log-frequency"), np.log(1.0 + counts)
+    )
+
+
+def test_zipf_counts_fall_as_one_over_the_row_number():
+    np.testing.assert_allclose(zipf_counts(np.array([0, 1, 9])), [1.0, 0.5, 0.1])
+
+
+def test_idf_weights_are_scikit_learns_smoothed_idf():
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 3, size=(20, 8)) * (rng.random((20, 8)) < 0.3)
+    counts[0] = 1  # no word without documents: TfidfTransformer would keep it
+    expected = TfidfTransformer(smooth_idf=True).fit(counts).idf_
+    np.testing.assert_allclose(
+        idf_weights((counts > 0).sum(axis=0), len(counts)), expected
+    )
+
+
+def test_sif_weights_are_a_over_a_plus_the_word_probability():
+    counts = np.array([1.0, 3.0, 0.0, 6.0])
+    np.testing.assert_allclose(
+        sif_weights(counts, smoothing=0.01), 0.01 / (0.01 + counts / 10.0)
+    )
+    # Without any count, every word weighs the same.
+    np.testing.assert_array_equal(sif_weights(np.zeros(3)), 1.0)
+
+
+def _pool_by_loop(counts, codes, pooling, word_weights, common_component):
+    """Each document's code from its own counts, one document at a time."""
+    pooled = np.zeros((len(counts), codes.shape[1]))
+    for row, document in enumerate(counts):
+        words = np.flatnonzero(document)
+        if len(words) == 0:
+            continue
+        if pooling == "max":
+            pooled[row] = codes[words].max(axis=0)
+            continue
+        weights = document[words] * (
+            1.0 if word_weights is None else word_weights[words]
+        )
+        pooled[row] = weights @ codes[words]
+        if pooling != "sum":
+            pooled[row] /= weights.sum()
+    if common_component is not None:
+        pooled -= np.outer(pooled @ common_component, common_component)
+    return pooled
+
+
+@pytest.mark.parametrize(
+    "pooling", ["mean", "sum", "max", "tfidf", "sif", "sif-weighted"]
+)
+def test_pool_gives_what_pooling_each_document_alone_gives(pooling):
+    rng = np.random.default_rng(1)
+    counts = rng.integers(1, 4, size=(7, 10)) * (rng.random((7, 10)) < 0.4)
+    counts[3] = 0  # a document without a known word
+    codes = rng.normal(size=(10, 3))
+    word_weights = None
+    if pooling in ("tfidf", "sif", "sif-weighted"):
+        word_weights = rng.uniform(0.5, 2.0, size=10)
+    common_component = None
+    if pooling == "sif":
+        common_component = np.array([0.6, 0.0, 0.8])
+    pooled = pool(
+        sp.csr_matrix(counts.astype(np.float64)),
+        codes,
+        pooling=pooling,
+        word_weights=word_weights,
+        common_component=common_component,
+    )
+    np.testing.assert_allclose(
+        pooled,
+        _pool_by_loop(counts, codes, pooling, word_weights, common_component),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    np.testing.assert_array_equal(pooled[3], 0.0)
 
 
 # -- the counts cache ------------------------------------------------------------
