@@ -1,10 +1,15 @@
-"""Shared fixtures: a small synthetic vector table and corpus, and the real data."""
+"""Shared fixtures: a small synthetic vector table and corpus, models fitted on
+them, and the real data."""
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
+
+from sklearn_factorembed import FactorizedEmbedding
 
 N_WORDS = 300
 N_DIMS = 12
@@ -54,6 +59,29 @@ def small_labels(small_corpus) -> np.ndarray:
             for document in small_corpus
         ]
     )
+
+
+@pytest.fixture(scope="session")
+def core():
+    """FactorizedEmbedding with the core factorization pinned: corpus vocabulary,
+    log-frequency row weights, mean pooling, no post-processing, the words'
+    subspace. Tests computing the factors or codes by hand use it; the defaults
+    chosen for quality have tests of their own."""
+    return partial(
+        FactorizedEmbedding,
+        vocabulary="corpus",
+        weighting="log-frequency",
+        pooling="mean",
+        postprocess=None,
+        subspace="words",
+    )
+
+
+@pytest.fixture
+def fitted(small_table_path, small_corpus) -> FactorizedEmbedding:
+    """A rank-4 model of the small table with the default parameters, fitted on
+    the small corpus; a fresh one per test, which may change it."""
+    return FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
 
 
 @pytest.fixture(scope="session")

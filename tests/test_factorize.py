@@ -14,6 +14,7 @@ from sklearn_factorembed._factorize import (
     Spectrum,
     _centre_first,
     decompose,
+    discriminant_directions,
     encode,
     guided_spectrum,
     normalize_weights,
@@ -303,7 +304,19 @@ def test_concurrent_moments_leave_the_blas_threads_as_they_were():
     assert _factorize._blas_threads() == before
 
 
-# -- guided spectra and mergeable moments -----------------------------------------
+# -- discriminants, guided spectra and mergeable moments --------------------------
+
+
+def test_discriminants_of_k_classes_span_the_class_means():
+    rng = np.random.default_rng(2)
+    labels = np.repeat([0, 1, 2], 200)
+    documents = rng.normal(size=(600, 5)) * [6.0, 6.0, 6.0, 0.3, 0.3]
+    documents[:, 3:] += np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]])[labels]
+    directions = discriminant_directions(documents, labels)
+    assert directions.shape == (2, 5)
+    np.testing.assert_allclose(directions @ directions.T, np.eye(2), atol=1e-10)
+    # Their span is (almost) the two signal axes.
+    assert np.linalg.norm(directions[:, 3:]) ** 2 == pytest.approx(2.0, abs=0.01)
 
 
 def _random_scatter(rng, n_dims, n_samples):

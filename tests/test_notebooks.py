@@ -3,7 +3,8 @@
 Each notebook runs in a fresh python3 kernel of the interpreter running the tests,
 with ``notebooks/`` as working directory, importing the same package as the
 tests. The committed file must be the executed one: readers see its outputs on
-GitHub without running anything.
+GitHub without running anything. Deselect these tests with ``-m "not notebooks"``
+(with ``-m "not notebooks and not docs"``, the fast loop).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
 import sklearn_factorembed
+
+pytestmark = pytest.mark.notebooks
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))

@@ -8,22 +8,18 @@ import os
 import pickle
 import subprocess
 import sys
+import tempfile
 import textwrap
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sklearn.exceptions import NotFittedError
 
 from sklearn_factorembed import FactorizedEmbedding, _persistence, load_vectors
-
-
-@pytest.fixture
-def fitted(small_table_path, small_corpus):
-    return FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
 
 
 @pytest.fixture
@@ -68,21 +64,74 @@ def _with_checksum(metadata, path):
 # -- round trips -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"rank": 4},
-        {"rank": 0.9, "pooling": "sif", "dtype": np.float64},
-        {"rank": 3, "pooling": "tfidf", "vocabulary": ["w1", "w2", "w3", "w5", "w8"]},
-        {"rank": 2, "vocabulary": 50, "weighting": None, "pooling": "max"},
-    ],
+def _round_trip(embedding, how):
+    """``embedding`` pickled and unpickled, or saved and loaded."""
+    if how == "pickle":
+        return pickle.loads(pickle.dumps(embedding))
+    with tempfile.TemporaryDirectory() as folder:
+        embedding.save(Path(folder) / "model.npz")
+        return FactorizedEmbedding.load(Path(folder) / "model.npz")
+
+
+model_params = st.fixed_dictionaries(
+    {
+        "rank": st.one_of(st.integers(1, 12), st.floats(0.05, 0.95, exclude_min=True)),
+        "pooling": st.sampled_from(["mean", "sum", "max", "tfidf", "sif"]),
+        "weighting": st.sampled_from(["frequency", None]),
+        "dtype": st.sampled_from([np.float32, np.float64, "float64"]),
+        "lowercase": st.booleans(),
+        "solver": st.sampled_from(["auto", "full", "qr"]),
+    }
 )
-def test_load_restores_parameters_fitted_state_and_transform(
-    small_table_path, small_corpus, tmp_path, params
+# Words of the table (in upper case too, for lowercase=False) among any text.
+corpora = st.lists(
+    st.lists(
+        st.one_of(
+            st.sampled_from([f"w{i}" for i in range(300)] + ["W1", "n't", ""]),
+            st.text(max_size=8),
+        ),
+        max_size=20,
+    ).map(" ".join),
+    min_size=1,
+    max_size=12,
+)
+SOME_DOCUMENTS = ["w1 w2 zebra", "", "W3 w4"]
+
+
+@pytest.mark.parametrize("how", ["pickle", "save-load"])
+# No deadline: a shared machine makes single examples slow now and then.
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(params=model_params, corpus=corpora)
+# The defaults, and vocabularies and quantizations model_params does not draw:
+@example(params={"rank": 4}, corpus=SOME_DOCUMENTS)
+@example(
+    params={"rank": 0.9, "pooling": "sif", "dtype": np.float64}, corpus=SOME_DOCUMENTS
+)
+@example(
+    params={
+        "rank": 3,
+        "pooling": "tfidf",
+        "vocabulary": ["w1", "w2", "w3", "w5", "w8"],
+    },
+    corpus=SOME_DOCUMENTS,
+)
+@example(
+    params={"rank": 2, "vocabulary": 50, "weighting": None, "pooling": "max"},
+    corpus=SOME_DOCUMENTS,
+)
+@example(
+    params={"rank": 8, "vocabulary": "all", "quantization": "int8"},
+    corpus=SOME_DOCUMENTS,
+)
+@example(
+    params={"rank": 8, "quantization": "pq", "pq_subvectors": 2, "random_state": 0},
+    corpus=SOME_DOCUMENTS,
+)
+def test_round_trip_restores_parameters_fitted_state_and_transform(
+    small_table_path, small_corpus, how, params, corpus
 ):
     embedding = FactorizedEmbedding(small_table_path, **params).fit(small_corpus)
-    embedding.save(tmp_path / "model.npz")
-    restored = FactorizedEmbedding.load(tmp_path / "model.npz")
+    restored = _round_trip(embedding, how)
 
     assert restored.get_params() == embedding.get_params()
     expected, actual = _fitted_state(embedding), _fitted_state(restored)
@@ -95,8 +144,15 @@ def test_load_restores_parameters_fitted_state_and_transform(
             assert actual[name] == value, name
             assert type(actual[name]) is type(value), name
     assert list(restored.vocabulary_) == list(embedding.vocabulary_)
+    with pytest.raises(TypeError, match="read-only"):
+        restored.vocabulary_["extra"] = 0
+    for documents in (small_corpus, corpus):
+        np.testing.assert_array_equal(
+            restored.transform(documents), embedding.transform(documents)
+        )
+    codes = embedding.transform(corpus)
     np.testing.assert_array_equal(
-        restored.transform(small_corpus), embedding.transform(small_corpus)
+        restored.inverse_transform(codes), embedding.inverse_transform(codes)
     )
 
 
@@ -168,14 +224,6 @@ def test_model_file_holds_only_arrays_and_json(saved):
     )
 
 
-def test_pickle_and_save_load_give_the_same_model(fitted, saved, small_corpus):
-    unpickled = pickle.loads(pickle.dumps(fitted))
-    loaded = FactorizedEmbedding.load(saved)
-    np.testing.assert_array_equal(
-        unpickled.transform(small_corpus), loaded.transform(small_corpus)
-    )
-
-
 # -- atomic writes -----------------------------------------------------------------
 
 
@@ -215,11 +263,6 @@ def test_save_into_a_missing_folder_names_it(fitted, tmp_path):
 
 
 # -- what cannot be saved ----------------------------------------------------------
-
-
-def test_save_before_fit_raises_not_fitted(tmp_path):
-    with pytest.raises(NotFittedError):
-        FactorizedEmbedding().save(tmp_path / "model.npz")
 
 
 def test_tokenizer_callable_cannot_be_saved(small_table_path, tmp_path):
@@ -495,15 +538,3 @@ def test_export_rejects_words_the_word2vec_format_cannot_hold(
 def test_export_rejects_unknown_format_or_space(fitted, tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         fitted.export(tmp_path / "codes.txt", **kwargs)
-
-
-def test_export_before_fit_raises_not_fitted(tmp_path):
-    with pytest.raises(NotFittedError):
-        FactorizedEmbedding().export(tmp_path / "codes.txt")
-
-
-def test_vocabulary_stays_read_only_through_pickle_and_save_load(fitted, saved):
-    for model in (pickle.loads(pickle.dumps(fitted)), FactorizedEmbedding.load(saved)):
-        assert model.vocabulary_ == fitted.vocabulary_
-        with pytest.raises(TypeError, match="read-only"):
-            model.vocabulary_["extra"] = 0

@@ -64,10 +64,30 @@ def test_default_n_removed_follows_the_paper_and_removes_at_least_one():
 
 
 @pytest.mark.parametrize("postprocess", ["abtt", "ppa"])
-def test_codes_have_no_component_along_the_removed_directions(
-    small_table_path, postprocess
+@pytest.mark.parametrize(
+    "picked_by",
+    [
+        {"subspace": "words"},
+        {"subspace": "documents"},
+        {"subspace": "words", "supervised": True},
+    ],
+    ids=["words", "documents", "labels"],
+)
+def test_components_are_orthonormal_and_orthogonal_to_the_removed_directions(
+    small_table_path, small_corpus, small_labels, postprocess, picked_by
 ):
-    embedding = _fit(small_table_path, rank=4, postprocess=postprocess, n_removed=2)
+    # Whatever picks the directions (the words' variance, the documents', the
+    # labels), it picks them in what post-processing leaves.
+    embedding = FactorizedEmbedding(
+        small_table_path,
+        rank=4,
+        vocabulary="all",
+        weighting=None,
+        dtype=np.float64,
+        postprocess=postprocess,
+        n_removed=2,
+        **picked_by,
+    ).fit(small_corpus, small_labels)
     removed = embedding.removed_directions_
     assert removed.shape == ((2 if postprocess == "abtt" else 4), 12)
     np.testing.assert_allclose(removed @ removed.T, np.eye(len(removed)), atol=1e-10)
@@ -134,9 +154,16 @@ def test_postprocessed_outputs_agree(small_table_path):
     np.testing.assert_allclose(keyed_vectors[words], codes, atol=1e-12)
 
 
-def test_rank_beyond_the_directions_left_is_an_error(small_table_path):
-    with pytest.raises(ValueError, match="rank=11 exceeds the 10 directions left"):
-        _fit(small_table_path, rank=11, postprocess="ppa", n_removed=1)
+@pytest.mark.parametrize("postprocess, rank, left", [("ppa", 11, 10), ("abtt", 12, 11)])
+def test_rank_beyond_the_directions_left_is_an_error(
+    small_table_path, small_corpus, postprocess, rank, left
+):
+    # d = 12: PPA's two passes of n_removed=1 leave 10 directions, ABTT's one 11.
+    embedding = FactorizedEmbedding(
+        small_table_path, rank=rank, postprocess=postprocess, n_removed=1
+    )
+    with pytest.raises(ValueError, match=f"rank={rank} exceeds the {left} directions"):
+        embedding.fit(small_corpus)
 
 
 def test_removed_directions_are_none_without_postprocessing(small_table_path):
@@ -170,14 +197,6 @@ def test_auto_removal_leaves_room_for_the_rank_asked(
     reduced = FactorizedEmbedding(small_table_path, rank=rank, postprocess=postprocess)
     reduced.fit(small_corpus)
     assert reduced.removed_directions_.shape == (12 - rank, 12)
-
-
-def test_explicit_n_removed_that_leaves_no_room_is_an_error(
-    small_table_path, small_corpus
-):
-    embedding = FactorizedEmbedding(small_table_path, rank=12, n_removed=1)
-    with pytest.raises(ValueError, match="rank=12 exceeds the 11 directions left"):
-        embedding.fit(small_corpus)
 
 
 def test_abtt_from_the_moments_equals_factorizing_the_processed_table():
