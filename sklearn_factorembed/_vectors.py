@@ -251,6 +251,8 @@ def _check_fasttext_layout(path: Path) -> None:
                 return  # a supervised model, which gensim refuses clearly
             read(data, "@q")
             n_pruned = read(data, "@q")[0] if new_format else 0
+            if n_pruned == -1:
+                n_pruned = 0  # what fastText writes when it pruned nothing, as usual
             entry = struct.calcsize("@qb")  # after each word's NUL
             if not 0 <= n_words <= (size - position) // (1 + entry):
                 raise problem(f"its header promises {n_words} words")

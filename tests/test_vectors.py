@@ -61,6 +61,50 @@ def test_fasttext_vec_and_bin_load():
     np.testing.assert_allclose(text["the"], binary["the"], atol=1e-4)
 
 
+_SENTENCES = [
+    ["the", "cat", "sat", "on", "the", "mat"],
+    ["a", "dog", "sat", "on", "a", "log"],
+    ["the", "dog", "ate", "the", "cat"],
+]
+
+
+@pytest.fixture(scope="module")
+def fasttext_model_path(tmp_path_factory):
+    """A small fastText model trained by gensim and saved in Facebook's format."""
+    from gensim.models.fasttext import FastText, save_facebook_model
+
+    model = FastText(
+        _SENTENCES,
+        vector_size=8,
+        min_count=1,
+        epochs=1,
+        bucket=1000,
+        workers=1,
+        seed=0,
+    )
+    path = tmp_path_factory.mktemp("fasttext") / "model.bin"
+    save_facebook_model(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize("source", ["gensim's test file", "save_facebook_model"])
+def test_fasttext_model_that_pruned_nothing_loads_as_gensim_loads_it(
+    source, fasttext_model_path
+):
+    from gensim.models.fasttext import load_facebook_vectors
+
+    # fastText, and gensim after it, write -1 words pruned when none were.
+    path = (
+        datapath("lee_fasttext_new.bin")
+        if source == "gensim's test file"
+        else str(fasttext_model_path)
+    )
+    expected = load_facebook_vectors(path)
+    table = load_vectors(path)
+    assert table.index_to_key == expected.index_to_key
+    np.testing.assert_array_equal(table.vectors, expected.vectors)
+
+
 def test_gensim_native_format_loads(tmp_path, small_keyed_vectors):
     path = tmp_path / "small.kv"
     small_keyed_vectors.save(str(path))
