@@ -8,10 +8,12 @@ one table instead of reloading or copying it; so is the read-only word -> row
 
 from __future__ import annotations
 
+import glob
 import importlib
 import mmap
 import os
 import pickle
+import stat
 import struct
 import warnings
 from pathlib import Path
@@ -108,6 +110,30 @@ _FILE_SUFFIXES = (".txt", ".vec", ".bin", ".kv", ".model", ".w2v", *_COMPRESSION
 # Tables are checked block by block so that temporaries stay small even for a
 # memory-mapped table of millions of rows.
 _CHECK_ROWS = 65_536
+
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular_file(path: Path) -> None:
+    """Refuse a path that is not a regular file before anything opens it: opening
+    a FIFO blocks until something writes to it, and a device reads forever."""
+    mode = path.stat().st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"vectors={str(path)!r} is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        what = next(
+            (name for is_kind, name in _SPECIAL_FILES if is_kind(mode)),
+            "a special file",
+        )
+        raise OSError(
+            f"vectors={str(path)!r} is {what}, not a regular file; it is refused "
+            "without being opened"
+        )
 
 
 def _read_header(path: Path) -> tuple[int, int] | None:
@@ -365,7 +391,12 @@ def _gensim_problem(error: Exception) -> str:
 
 
 def _load_path(path: Path) -> KeyedVectors:
+    _check_regular_file(path)
     kind = _file_kind(path)
+    if kind == "kv":
+        # The arrays gensim stores beside the pickle, read by np.load.
+        for side_file in path.parent.glob(f"{glob.escape(path.name)}.*.np[yz]"):
+            _check_regular_file(side_file)
     header = None if kind in ("kv", "fasttext-bin") else _read_header(path)
     n_rows = _check_text_rows(path, header) if kind == "text" else None
     if kind == "word2vec-bin":
@@ -451,10 +482,8 @@ def _load(source: str | os.PathLike) -> KeyedVectors:
     if isinstance(source, str) and source in GENSIM_DATA_MODELS:
         return _check_table(_load_gensim_data(source), source)
     path = Path(source).expanduser()
-    if path.is_file():
-        return _check_table(_load_path(path), path)
     if path.exists():
-        raise IsADirectoryError(f"vectors={str(source)!r} is a folder, not a file")
+        return _check_table(_load_path(path), path)
     if _looks_like_a_path(source):
         raise FileNotFoundError(
             f"vectors={str(source)!r}: there is no such vectors file"

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import collections
+import json
+import os
+import re
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -244,6 +250,35 @@ def test_folder_is_not_a_vectors_file(tmp_path):
         load_vectors(tmp_path)
 
 
+@pytest.fixture(scope="module")
+def special_file_outcomes(tmp_path_factory, small_keyed_vectors) -> dict:
+    """Loading a FIFO, and a .kv file whose side array is one, in a subprocess:
+    opening a FIFO blocks until something writes to it."""
+    folder = tmp_path_factory.mktemp("special")
+    os.mkfifo(folder / "fifo.txt")
+    small_keyed_vectors.save(str(folder / "table.kv"), sep_limit=0)
+    (folder / "table.kv.vectors.npy").unlink()
+    os.mkfifo(folder / "table.kv.vectors.npy")
+    return _load_each_in_a_subprocess(folder, seconds=30)
+
+
+def test_fifo_is_refused_without_being_opened(special_file_outcomes):
+    kind, message = special_file_outcomes["fifo.txt"]
+    assert kind == "OSError"
+    assert re.search("fifo.txt' is a FIFO .*not a regular file", message)
+
+
+def test_kv_side_array_that_is_a_fifo_is_refused(special_file_outcomes):
+    kind, message = special_file_outcomes["table.kv"]
+    assert kind == "OSError"
+    assert "table.kv.vectors.npy' is a FIFO" in message
+
+
+def test_device_is_refused_without_being_read():
+    with pytest.raises(OSError, match="'/dev/zero' is a character device"):
+        load_vectors("/dev/zero")
+
+
 def test_bad_vector_file_fails_fit_with_the_same_error(tmp_path):
     from sklearn_factorembed import FactorizedEmbedding
 
@@ -294,6 +329,60 @@ def test_truncated_fasttext_model_is_a_value_error_not_a_hang(tmp_path, keep, me
     outcome = _load_in_a_thread(path)
     assert isinstance(outcome.get("error"), ValueError)
     assert "cut.bin" in str(outcome["error"]) and message in str(outcome["error"])
+
+
+# -- crafted and truncated files, each loaded in a limited subprocess ----------------
+
+_LOAD_EACH = """
+import json, resource, sys
+from pathlib import Path
+
+# A crafted header that made the loader allocate what it promises raises
+# MemoryError here, as it would exhaust a machine.
+resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+from sklearn_factorembed import load_vectors
+
+for path in sorted(Path(sys.argv[1]).iterdir()):
+    try:
+        table = load_vectors(path)
+    except Exception as error:
+        outcome = [type(error).__name__, str(error)]
+    else:
+        outcome = ["loaded", table.index_to_key, table.vectors.tolist()]
+    print(json.dumps([path.name, outcome]), flush=True)
+"""
+
+
+def _load_each_in_a_subprocess(folder, seconds=60) -> dict:
+    """Load every file in ``folder`` in a fresh Python limited to 1.5 GB of address
+    space: file name -> [exception name, message] or ["loaded", words, vectors].
+
+    After ``seconds``, the file being loaded is reported as hanging, and those
+    after it as not loaded; the outcomes are returned all the same, so that a
+    module-scoped fixture fails its tests once, not once per test.
+    """
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", _LOAD_EACH, str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+        )
+    except subprocess.TimeoutExpired as timeout:
+        printed = timeout.stdout or b""  # bytes, whatever text=True says
+        if isinstance(printed, bytes):
+            printed = printed.decode()
+        outcomes = dict(map(json.loads, printed.splitlines()))
+        hung = next(
+            path.name for path in sorted(folder.iterdir()) if path.name not in outcomes
+        )
+        outcomes[hung] = ["hangs", f"still loading after {seconds} s"]
+    else:
+        assert result.returncode == 0, result.stderr[-3000:]
+        outcomes = dict(map(json.loads, result.stdout.splitlines()))
+    return collections.defaultdict(
+        lambda: ["not loaded", "the subprocess hung before it"], outcomes
+    )
 
 
 class _Exploit:
