@@ -8,14 +8,19 @@ one table instead of reloading or copying it; so is the read-only word -> row
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib
+import lzma
 import mmap
 import os
 import pickle
+import shutil
 import stat
 import struct
+import tempfile
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +115,8 @@ _FILE_SUFFIXES = (".txt", ".vec", ".bin", ".kv", ".model", ".w2v", *_COMPRESSION
 # Tables are checked block by block so that temporaries stay small even for a
 # memory-mapped table of millions of rows.
 _CHECK_ROWS = 65_536
+# Compressed binary files are decompressed to a temporary file in chunks this big.
+_COPY_BYTES = 1 << 20
 
 _SPECIAL_FILES = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -136,6 +143,31 @@ def _check_regular_file(path: Path) -> None:
         )
 
 
+def _is_compressed(path: Path) -> bool:
+    return path.suffix.lower() in _COMPRESSIONS
+
+
+@contextlib.contextmanager
+def _decompression_errors(path: Path):
+    """Turn a compressed file that fails to decompress into a ValueError naming it.
+
+    A truncated .gz, .bz2 or .xz file raises EOFError, a corrupt one a
+    format-specific error (an OSError without errno for gzip and bz2).
+    """
+    try:
+        yield
+    except EOFError as error:
+        raise ValueError(
+            f"the vectors file {str(path)!r} ends early (truncated?): {error}"
+        ) from error
+    except (OSError, zlib.error, lzma.LZMAError) as error:
+        if isinstance(error, OSError) and error.errno is not None:
+            raise
+        raise ValueError(
+            f"the vectors file {str(path)!r} is not valid {path.suffix} data: {error}"
+        ) from error
+
+
 def _read_header(path: Path) -> tuple[int, int] | None:
     """The ``count dims`` header of a word2vec file, or None if it has none."""
     from gensim import utils
@@ -159,7 +191,18 @@ def _file_kind(path: Path) -> str:
     return "text"
 
 
-def _check_text_rows(path: Path, header: tuple[int, int] | None) -> int:
+def _plain_copy(path: Path, directory: str) -> Path:
+    """Decompress ``path`` into a file in ``directory``, one chunk at a time."""
+    from gensim import utils
+
+    # No suffix: gensim must not take the copy for a compressed file.
+    copy = Path(directory) / "vectors"
+    with utils.open(str(path), "rb") as source, open(copy, "wb") as target:
+        shutil.copyfileobj(source, target, _COPY_BYTES)
+    return copy
+
+
+def _check_text_rows(path: Path, header: tuple[int, int] | None, name: str) -> int:
     """Check that every row of a text table holds a word and ``dims`` values.
 
     gensim's reader silently spreads a row holding a single value over the
@@ -204,52 +247,48 @@ def _check_text_rows(path: Path, header: tuple[int, int] | None) -> int:
             else:
                 n_rows += 1
                 continue
-            raise ValueError(f"the vectors file {str(path)!r} is malformed: {problem}")
+            raise ValueError(f"the vectors file {name!r} is malformed: {problem}")
     if n_rows == 0:
-        raise ValueError(f"the vectors file {str(path)!r} holds no vectors")
+        raise ValueError(f"the vectors file {name!r} holds no vectors")
     if header is not None and n_rows != header[0]:
         raise ValueError(
-            f"the header of the vectors file {str(path)!r} promises {header[0]} "
+            f"the header of the vectors file {name!r} promises {header[0]} "
             f"rows but the file holds {n_rows}"
         )
     return n_rows
 
 
-def _check_binary_size(path: Path, header: tuple[int, int]) -> None:
+def _check_binary_size(path: Path, header: tuple[int, int], name: str) -> None:
     """Refuse a header that promises more rows than the file can hold, before
     gensim allocates a table of that size."""
     n_rows, n_dims = header
     if n_rows == 0 or n_dims == 0:
-        raise ValueError(f"the vectors file {str(path)!r} holds no vectors")
-    if path.suffix.lower() in _COMPRESSIONS:
-        return
+        raise ValueError(f"the vectors file {name!r} holds no vectors")
     # Each row is at least a one-byte word, a space and n_dims float32 values.
     size = path.stat().st_size
     if n_rows * (2 + 4 * n_dims) > size:
         raise ValueError(
-            f"the header of the vectors file {str(path)!r} promises {n_rows} rows "
+            f"the header of the vectors file {name!r} promises {n_rows} rows "
             f"of {n_dims} values, more than its {size} bytes can hold"
         )
 
 
-def _check_fasttext_layout(path: Path) -> None:
+def _check_fasttext_layout(path: Path, name: str) -> None:
     """Walk the layout of a fastText binary model before gensim reads it.
 
     gensim reads each word byte by byte up to its NUL and, past the end of a
     truncated or foreign file, loops forever; it also trusts the matrix size it
-    reads. This walk checks both against the size of the file (uncompressed
-    files only: a compressed one has no size to check against).
+    reads. This walk checks both against the size of the file. A compressed
+    model is walked on its decompressed copy.
     """
     from gensim.models import _fasttext_bin as layout
 
-    if path.suffix.lower() in _COMPRESSIONS:
-        return
     size = path.stat().st_size
     position = 0
 
     def problem(what: str) -> ValueError:
         return ValueError(
-            f"the vectors file {str(path)!r} is neither a word2vec binary file (no "
+            f"the vectors file {name!r} is neither a word2vec binary file (no "
             f"'count dims' header) nor a complete fastText model: {what}"
         )
 
@@ -386,25 +425,49 @@ def _gensim_problem(error: Exception) -> str:
     if isinstance(error, UnicodeDecodeError):
         return f"its words are not UTF-8 ({error})"
     if isinstance(error, EOFError):
-        return "it ends before the rows its header promises (truncated?)"
+        return "it ends early (truncated?)"
     return f"{type(error).__name__}: {error}"
 
 
 def _load_path(path: Path) -> KeyedVectors:
+    """Read a vectors file, after checks that keep a malformed, truncated or
+    crafted file from hanging gensim's readers or making them allocate more than
+    the file holds.
+
+    Compressed binary files are first decompressed into a temporary file, one
+    chunk at a time: gensim misreads a compressed fastText model (numpy reads
+    the compressed bytes), and the checks against a file's size then hold for
+    them too. It takes the disk space of the decompressed file, what
+    decompressing it by hand would.
+    """
     _check_regular_file(path)
-    kind = _file_kind(path)
+    with _decompression_errors(path):
+        kind = _file_kind(path)
     if kind == "kv":
         # The arrays gensim stores beside the pickle, read by np.load.
         for side_file in path.parent.glob(f"{glob.escape(path.name)}.*.np[yz]"):
             _check_regular_file(side_file)
-    header = None if kind in ("kv", "fasttext-bin") else _read_header(path)
-    n_rows = _check_text_rows(path, header) if kind == "text" else None
+    binary = kind in ("word2vec-bin", "fasttext-bin")
+    if not (binary and _is_compressed(path)):
+        return _load_plain(path, kind, str(path))
+    with tempfile.TemporaryDirectory(prefix="factorembed-") as directory:
+        with _decompression_errors(path):
+            plain = _plain_copy(path, directory)
+        return _load_plain(plain, kind, str(path))
+
+
+def _load_plain(path: Path, kind: str, name: str) -> KeyedVectors:
+    """Check and read ``path``, a vectors file of ``kind`` (or a copy of the
+    file ``name``, which errors name)."""
+    with _decompression_errors(Path(name)):
+        header = None if kind in ("kv", "fasttext-bin") else _read_header(path)
+        n_rows = _check_text_rows(path, header, name) if kind == "text" else None
     if kind == "word2vec-bin":
-        _check_binary_size(path, header)
+        _check_binary_size(path, header, name)
     if kind == "fasttext-bin":
-        _check_fasttext_layout(path)
+        _check_fasttext_layout(path, name)
     try:
-        return _read_with_gensim(path, kind, header, n_rows)
+        table = _read_with_gensim(path, kind, header, n_rows)
     except Exception as error:
         # A malformed file makes gensim fail in many ways (UnicodeDecodeError,
         # EOFError, struct.error, NotImplementedError, unpickling errors, ...):
@@ -415,8 +478,9 @@ def _load_path(path: Path) -> KeyedVectors:
         ):
             raise
         raise ValueError(
-            f"cannot read the vectors file {str(path)!r}: {_gensim_problem(error)}"
+            f"cannot read the vectors file {name!r}: {_gensim_problem(error)}"
         ) from error
+    return table
 
 
 def _check_table(table: KeyedVectors, source) -> KeyedVectors:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import bz2
 import collections
+import gzip
 import json
+import lzma
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 
 import numpy as np
@@ -152,6 +156,11 @@ def test_source_of_wrong_type_is_a_type_error(source):
 # -- bad vector files ----------------------------------------------------------------
 
 
+def _data_as_dots(value):
+    """Test ids that show names and messages but not a file's bytes."""
+    return value if isinstance(value, str) else "..."
+
+
 def _write(tmp_path, name, data: bytes):
     path = tmp_path / name
     path.write_bytes(data)
@@ -213,13 +222,66 @@ def test_binary_header_promising_more_rows_than_the_file_holds(tmp_path):
         load_vectors(path)
 
 
-def test_truncated_compressed_binary_file_is_a_value_error(tmp_path):
+def test_compressed_binary_header_is_checked_against_its_decompressed_size(tmp_path):
     import gzip
 
     data = _binary_table(tmp_path).replace(b"2 3\n", b"5 3\n")
     path = _write(tmp_path, "promise.bin.gz", gzip.compress(data))
-    with pytest.raises(ValueError, match="promise.bin.gz.*ends before the rows"):
+    with pytest.raises(ValueError, match="promise.bin.gz.*promises 5 rows of 3 values"):
         load_vectors(path)
+
+
+_COMPRESS = {
+    "": bytes,
+    ".gz": gzip.compress,
+    ".bz2": bz2.compress,
+    ".xz": lzma.compress,
+}
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+def test_compressed_fasttext_model_loads_as_the_uncompressed_one(
+    tmp_path, fasttext_model_path, suffix
+):
+    from gensim.models.fasttext import load_facebook_vectors
+
+    data = _COMPRESS[suffix](fasttext_model_path.read_bytes())
+    table = load_vectors(_write(tmp_path, f"model.bin{suffix}", data))
+    expected = load_facebook_vectors(str(fasttext_model_path))
+    assert table.index_to_key == expected.index_to_key
+    np.testing.assert_array_equal(table.vectors, expected.vectors)
+
+
+@pytest.mark.parametrize("keep", [None, 1_000])
+def test_decompressed_copy_is_removed_after_loading_or_failing(
+    tmp_path, monkeypatch, fasttext_model_path, keep
+):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    data = gzip.compress(fasttext_model_path.read_bytes()[:keep])
+    path = _write(tmp_path, "model.bin.gz", data)
+    if keep is None:
+        load_vectors(path)
+    else:
+        with pytest.raises(ValueError, match="model.bin.gz"):
+            load_vectors(path)
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("cut.txt.gz", gzip.compress(b"a 1 0\nb 0 1\n")[:-4], "ends early"),
+        ("cut.bin.bz2", bz2.compress(b"2 1\na 0000b 0000")[:-4], "ends early"),
+        ("plain.txt.gz", b"a 1 0\nb 0 1\n", "not valid .gz data"),
+        ("plain.bin.xz", b"2 1\na 0000b 0000", "not valid .xz data"),
+    ],
+    ids=_data_as_dots,
+)
+def test_broken_compressed_file_is_a_value_error(tmp_path, name, data, message):
+    with pytest.raises(ValueError, match=f"{name}.*{message}"):
+        load_vectors(_write(tmp_path, name, data))
 
 
 def test_duplicate_words_in_a_binary_file_are_reported(tmp_path):
