@@ -115,6 +115,9 @@ _FILE_SUFFIXES = (".txt", ".vec", ".bin", ".kv", ".model", ".w2v", *_COMPRESSION
 # Tables are checked block by block so that temporaries stay small even for a
 # memory-mapped table of millions of rows.
 _CHECK_ROWS = 65_536
+# A limit no real table comes near, so that a crafted file costs bounded memory: a
+# text row is read whole (a row of 300 values takes about 4 KB).
+_MAX_LINE_BYTES = 1 << 24
 # Compressed binary files are decompressed to a temporary file in chunks this big.
 _COPY_BYTES = 1 << 20
 
@@ -208,6 +211,8 @@ def _check_text_rows(path: Path, header: tuple[int, int] | None, name: str) -> i
     gensim's reader silently spreads a row holding a single value over the
     whole vector, so row lengths are checked here, in one streaming pass that
     costs little beside gensim's parsing. Blank lines at the end are allowed.
+    A line is read whole, so lines are bounded (``_MAX_LINE_BYTES``): a file of
+    one endless line is refused at that length, not read into memory.
 
     Returns
     -------
@@ -223,7 +228,13 @@ def _check_text_rows(path: Path, header: tuple[int, int] | None, name: str) -> i
     with utils.open(str(path), "rb") as stream:
         if header is not None:
             stream.readline()
-        for line_number, line in enumerate(stream, start=first_row_line):
+        lines = iter(lambda: stream.readline(_MAX_LINE_BYTES + 1), b"")
+        for line_number, line in enumerate(lines, start=first_row_line):
+            if len(line) > _MAX_LINE_BYTES:
+                raise ValueError(
+                    f"the vectors file {name!r} is malformed: line {line_number} "
+                    f"is longer than {_MAX_LINE_BYTES} bytes"
+                )
             line = line.rstrip()
             if not line:
                 blank_line = blank_line or line_number

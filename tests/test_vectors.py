@@ -393,6 +393,13 @@ def test_truncated_fasttext_model_is_a_value_error_not_a_hang(tmp_path, keep, me
     assert "cut.bin" in str(outcome["error"]) and message in str(outcome["error"])
 
 
+def test_line_longer_than_the_limit_is_refused_not_read_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(_vectors, "_MAX_LINE_BYTES", 64)
+    data = gzip.compress(b"a 1 0\nb" + b" 0" * 1_000 + b"\n")
+    with pytest.raises(ValueError, match="long.txt.gz.*line 2 is longer than 64"):
+        load_vectors(_write(tmp_path, "long.txt.gz", data))
+
+
 # -- crafted and truncated files, each loaded in a limited subprocess ----------------
 
 _LOAD_EACH = """
