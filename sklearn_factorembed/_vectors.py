@@ -115,9 +115,11 @@ _FILE_SUFFIXES = (".txt", ".vec", ".bin", ".kv", ".model", ".w2v", *_COMPRESSION
 # Tables are checked block by block so that temporaries stay small even for a
 # memory-mapped table of millions of rows.
 _CHECK_ROWS = 65_536
-# A limit no real table comes near, so that a crafted file costs bounded memory: a
-# text row is read whole (a row of 300 values takes about 4 KB).
+# Limits no real table comes near, so that a crafted file costs bounded memory and
+# time: a text row is read whole (a row of 300 values takes about 4 KB), and gensim
+# gathers a binary file's words byte by byte or chunk by chunk.
 _MAX_LINE_BYTES = 1 << 24
+_MAX_WORD_BYTES = 1 << 16
 # Compressed binary files are decompressed to a temporary file in chunks this big.
 _COPY_BYTES = 1 << 20
 
@@ -269,9 +271,15 @@ def _check_text_rows(path: Path, header: tuple[int, int] | None, name: str) -> i
     return n_rows
 
 
-def _check_binary_size(path: Path, header: tuple[int, int], name: str) -> None:
-    """Refuse a header that promises more rows than the file can hold, before
-    gensim allocates a table of that size."""
+def _check_word2vec_layout(path: Path, header: tuple[int, int], name: str) -> None:
+    """Walk the rows of a word2vec binary file before gensim reads it.
+
+    gensim allocates the table its header promises, then gathers each word by
+    appending chunks of the file until it finds a space, which takes time
+    quadratic in a long run of bytes without one. The header is first checked
+    against the file's size, then each row: a word of at most
+    ``_MAX_WORD_BYTES`` ended by a space, then its ``dims`` float32 values.
+    """
     n_rows, n_dims = header
     if n_rows == 0 or n_dims == 0:
         raise ValueError(f"the vectors file {name!r} holds no vectors")
@@ -282,6 +290,33 @@ def _check_binary_size(path: Path, header: tuple[int, int], name: str) -> None:
             f"the header of the vectors file {name!r} promises {n_rows} rows "
             f"of {n_dims} values, more than its {size} bytes can hold"
         )
+    vector_bytes = 4 * n_dims
+    with (
+        open(path, "rb") as stream,
+        mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data,
+    ):
+        position = data.find(b"\n") + 1
+        for row in range(n_rows):
+            # The C tool ends each vector with a newline, which gensim strips
+            # from the next word: it counts as part of the word here.
+            space = data.find(b" ", position, position + _MAX_WORD_BYTES + 1)
+            if space < 0:
+                where = (
+                    "ends inside"
+                    if size - position <= _MAX_WORD_BYTES
+                    else f"has more than {_MAX_WORD_BYTES} bytes before the space "
+                    "ending"
+                )
+                problem = f"it {where} the word of row {row + 1}"
+            elif space + 1 + vector_bytes > size:
+                problem = f"it ends inside the vector of row {row + 1}"
+            else:
+                position = space + 1 + vector_bytes
+                continue
+            raise ValueError(
+                f"the vectors file {name!r} is malformed: {problem} of the "
+                f"{n_rows} its header promises"
+            )
 
 
 def _check_fasttext_layout(path: Path, name: str) -> None:
@@ -474,7 +509,7 @@ def _load_plain(path: Path, kind: str, name: str) -> KeyedVectors:
         header = None if kind in ("kv", "fasttext-bin") else _read_header(path)
         n_rows = _check_text_rows(path, header, name) if kind == "text" else None
     if kind == "word2vec-bin":
-        _check_binary_size(path, header, name)
+        _check_word2vec_layout(path, header, name)
     if kind == "fasttext-bin":
         _check_fasttext_layout(path, name)
     try:

@@ -400,6 +400,24 @@ def test_line_longer_than_the_limit_is_refused_not_read_whole(tmp_path, monkeypa
         load_vectors(_write(tmp_path, "long.txt.gz", data))
 
 
+def test_binary_word_longer_than_the_limit_is_refused(tmp_path, monkeypatch):
+    # gensim gathers a word chunk by chunk until a space: quadratic time.
+    monkeypatch.setattr(_vectors, "_MAX_WORD_BYTES", 8)
+    data = _binary_table(tmp_path, words=("a", "supercalifragilistic"))
+    with pytest.raises(
+        ValueError, match="long.bin.*more than 8 bytes before the space ending the word"
+    ):
+        load_vectors(_write(tmp_path, "long.bin", data))
+
+
+def test_binary_row_cut_inside_its_vector_is_refused_before_gensim(tmp_path):
+    data = _binary_table(tmp_path)[:-1]
+    with pytest.raises(
+        ValueError, match="cut.bin.*ends inside the vector of row 2 of the 2"
+    ):
+        load_vectors(_write(tmp_path, "cut.bin", data))
+
+
 # -- crafted and truncated files, each loaded in a limited subprocess ----------------
 
 _LOAD_EACH = """
