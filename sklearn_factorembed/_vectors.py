@@ -323,9 +323,10 @@ def _check_fasttext_layout(path: Path, name: str) -> None:
     """Walk the layout of a fastText binary model before gensim reads it.
 
     gensim reads each word byte by byte up to its NUL and, past the end of a
-    truncated or foreign file, loops forever; it also trusts the matrix size it
-    reads. This walk checks both against the size of the file. A compressed
-    model is walked on its decompressed copy.
+    truncated or foreign file, loops forever; it also trusts the matrix sizes it
+    reads. This walk checks the header, the words and both matrices (the input
+    vectors and the output weights, which gensim skips) against the size of the
+    file. A compressed model is walked on its decompressed copy.
     """
     from gensim.models import _fasttext_bin as layout
 
@@ -347,42 +348,68 @@ def _check_fasttext_layout(path: Path, name: str) -> None:
         position = end
         return values
 
-    with open(path, "rb") as stream:
-        if size == 0:
-            raise problem("it is empty")
-        with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            magic, _ = read(data, "@2i")
-            new_format = magic == layout._FASTTEXT_FILEFORMAT_MAGIC
-            for _, fmt in (
-                layout._NEW_HEADER_FORMAT if new_format else (layout._OLD_HEADER_FORMAT)
-            ):
-                read(data, fmt)
-            n_words, _, n_labels = read(data, "@3i")
-            if n_labels > 0:
-                return  # a supervised model, which gensim refuses clearly
-            read(data, "@q")
-            n_pruned = read(data, "@q")[0] if new_format else 0
-            if n_pruned == -1:
-                n_pruned = 0  # what fastText writes when it pruned nothing, as usual
-            entry = struct.calcsize("@qb")  # after each word's NUL
-            if not 0 <= n_words <= (size - position) // (1 + entry):
-                raise problem(f"its header promises {n_words} words")
-            for _ in range(n_words):
-                end_of_word = data.find(b"\0", position)
-                if end_of_word < 0:
-                    raise problem("it ends inside its word list")
-                position = end_of_word + 1 + entry
-            if not 0 <= n_pruned <= (size - position) // struct.calcsize("@2i"):
-                raise problem(f"it ends inside its list of {n_pruned} pruned words")
-            position += n_pruned * struct.calcsize("@2i")
-            if new_format:
-                read(data, "@?")
-            n_vectors, n_dims = read(data, "@2q")
-            n_bytes = n_vectors * n_dims * struct.calcsize("@f")
-            if n_vectors < 0 or n_dims < 0 or position + n_bytes > size:
+    if size == 0:
+        raise problem("it is empty")
+    with (
+        open(path, "rb") as stream,
+        mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data,
+    ):
+        magic, _ = read(data, "@2i")
+        new_format = magic == layout._FASTTEXT_FILEFORMAT_MAGIC
+        header = {
+            field: read(data, fmt)[0]
+            for field, fmt in (
+                layout._NEW_HEADER_FORMAT if new_format else layout._OLD_HEADER_FORMAT
+            )
+        }
+        # The old format (no magic number) starts with the vector size.
+        n_dims, n_buckets = header.get("dim", magic), header["bucket"]
+        n_words, _, n_labels = read(data, "@3i")
+        if n_labels > 0:
+            return  # a supervised model, which gensim refuses clearly
+        read(data, "@q")
+        n_pruned = read(data, "@q")[0] if new_format else 0
+        if n_pruned == -1:
+            n_pruned = 0  # what fastText writes when it pruned nothing, as usual
+        if n_dims <= 0 or n_buckets < 0:
+            raise problem(
+                f"its header gives {n_dims} values a vector and {n_buckets} buckets"
+            )
+        entry = struct.calcsize("@qb")  # after each word's NUL
+        if not 0 <= n_words <= (size - position) // (1 + entry):
+            raise problem(f"its header promises {n_words} words")
+        for word in range(n_words):
+            end_of_word = data.find(b"\0", position, position + _MAX_WORD_BYTES + 1)
+            if end_of_word < 0:
+                if size - position > _MAX_WORD_BYTES:
+                    raise problem(
+                        f"word {word + 1} is longer than {_MAX_WORD_BYTES} bytes"
+                    )
+                raise problem("it ends inside its word list")
+            position = end_of_word + 1 + entry
+        if not 0 <= n_pruned <= (size - position) // struct.calcsize("@2i"):
+            raise problem(f"it ends inside its list of {n_pruned} pruned words")
+        position += n_pruned * struct.calcsize("@2i")
+        for what in ("vectors", "output weights"):
+            if new_format and read(data, "@?")[0]:
+                raise problem(f"its {what} are quantized (a .ftz model)")
+            n_rows, n_columns = read(data, "@2q")
+            if what == "vectors" and n_rows != n_words + n_buckets:
                 raise problem(
-                    f"it ends before the {n_vectors} x {n_dims} vectors it promises"
+                    f"it holds {n_rows} vectors where its {n_words} words and "
+                    f"{n_buckets} buckets need {n_words + n_buckets}"
                 )
+            if n_columns != n_dims:
+                raise problem(
+                    f"its {what} have {n_columns} values where its header "
+                    f"promises {n_dims}"
+                )
+            n_bytes = n_rows * n_columns * struct.calcsize("@f")
+            if n_rows < 0 or position + n_bytes > size:
+                raise problem(
+                    f"it ends before the {n_rows} x {n_columns} {what} it promises"
+                )
+            position += n_bytes
 
 
 # What the pickle of a gensim KeyedVectors (.kv) refers to besides the gensim

@@ -9,6 +9,7 @@ import json
 import lzma
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -410,12 +411,69 @@ def test_binary_word_longer_than_the_limit_is_refused(tmp_path, monkeypatch):
         load_vectors(_write(tmp_path, "long.bin", data))
 
 
+def test_fasttext_word_longer_than_the_limit_is_refused(
+    tmp_path, monkeypatch, fasttext_model_path
+):
+    # gensim reads a word byte by byte until its NUL.
+    monkeypatch.setattr(_vectors, "_MAX_WORD_BYTES", 2)
+    path = _write(tmp_path, "long.bin", fasttext_model_path.read_bytes())
+    with pytest.raises(ValueError, match="long.bin.*word 1 is longer than 2 bytes"):
+        load_vectors(path)
+
+
 def test_binary_row_cut_inside_its_vector_is_refused_before_gensim(tmp_path):
     data = _binary_table(tmp_path)[:-1]
     with pytest.raises(
         ValueError, match="cut.bin.*ends inside the vector of row 2 of the 2"
     ):
         load_vectors(_write(tmp_path, "cut.bin", data))
+
+
+# Offsets in a fastText model of the newer format: the magic number and version,
+# then int32 fields from dim (at 8) to bucket (at 40), the double t, then the
+# dictionary's sizes (at 64).
+_DIM, _BUCKET, _SIZE = 8, 40, 64
+
+
+def _fasttext_edit(data: bytes, offset: int, value: int, fmt="@i") -> bytes:
+    edited = bytearray(data)
+    struct.pack_into(fmt, edited, offset, value)
+    return bytes(edited)
+
+
+def _fasttext_matrix_offset(data: bytes) -> int:
+    """Where the input matrix's ``rows columns`` header starts."""
+    n_words, n_buckets = struct.unpack_from("@i", data, _SIZE)[0], 1000
+    return data.index(struct.pack("@2q", n_words + n_buckets, 8))
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda data: _fasttext_edit(data, _DIM, 9), "its vectors have 8 values where"),
+        (
+            lambda data: _fasttext_edit(data, _BUCKET, 999),
+            "holds 1009 vectors where its 9 words and 999 buckets need 1008",
+        ),
+        (lambda data: _fasttext_edit(data, _DIM, 0), "gives 0 values a vector"),
+        (
+            lambda data: _fasttext_edit(
+                data, _fasttext_matrix_offset(data) - 1, 1, "@?"
+            ),
+            r"its vectors are quantized \(a .ftz model\)",
+        ),
+        (
+            lambda data: data[:-4],
+            "ends before the 9 x 8 output weights it promises",
+        ),
+    ],
+)
+def test_fasttext_model_inconsistent_with_its_header_is_refused(
+    tmp_path, fasttext_model_path, edit, message
+):
+    path = _write(tmp_path, "model.bin", edit(fasttext_model_path.read_bytes()))
+    with pytest.raises(ValueError, match=f"model.bin.*{message}"):
+        load_vectors(path)
 
 
 # -- crafted and truncated files, each loaded in a limited subprocess ----------------
