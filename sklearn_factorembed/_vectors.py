@@ -449,6 +449,11 @@ class _KeyedVectorsUnpickler(pickle.Unpickler):
         )
 
 
+_OUT_OF_MEMORY = (
+    "unpickling it ran out of memory: it is corrupt, or too large for this machine"
+)
+
+
 def _load_keyed_vectors(path: Path) -> KeyedVectors:
     """gensim's ``KeyedVectors.load``, with a pickle that can only build vectors."""
     from gensim import utils
@@ -459,10 +464,7 @@ def _load_keyed_vectors(path: Path) -> KeyedVectors:
             table = _KeyedVectorsUnpickler(stream, encoding="latin1").load()
         except MemoryError:
             # Random bytes read as a pickle ask for absurd sizes.
-            raise pickle.UnpicklingError(
-                "unpickling it ran out of memory: it is corrupt, or too large "
-                "for this machine"
-            ) from None
+            raise pickle.UnpicklingError(_OUT_OF_MEMORY) from None
     if not isinstance(table, KeyedVectors):
         raise pickle.UnpicklingError(f"it holds a {type(table).__name__}")
     # Side files that gensim would unpickle without these restrictions.
@@ -471,7 +473,11 @@ def _load_keyed_vectors(path: Path) -> KeyedVectors:
             raise pickle.UnpicklingError(f"it asks to unpickle its {attribute}")
     # Then what KeyedVectors.load does after unpickling: read the arrays stored
     # in side files (with np.load, no pickles) and upgrade older versions.
-    table._load_specials(str(path), None if compress else "r", compress, subname)
+    try:
+        table._load_specials(str(path), None if compress else "r", compress, subname)
+    except MemoryError:
+        # A compressed side array (.npz) is allocated at the size its header says.
+        raise pickle.UnpicklingError(_OUT_OF_MEMORY) from None
     return table
 
 

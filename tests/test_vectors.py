@@ -530,6 +530,150 @@ def _load_each_in_a_subprocess(folder, seconds=60) -> dict:
     )
 
 
+_BILLION = 1_000_000_000
+
+
+def _crafted_files(fasttext_model: bytes) -> dict[str, bytes]:
+    """Small files whose headers promise about a billion rows, values or words."""
+    matrix = _fasttext_matrix_offset(fasttext_model)
+    n_vectors = struct.unpack_from("@q", fasttext_model, matrix)[0]
+    many_buckets = _fasttext_edit(fasttext_model, _BUCKET, 2 * _BILLION)
+    wide_vectors = _fasttext_edit(fasttext_model, _DIM, _BILLION)
+    return {
+        "rows.bin": b"1000000000 3\na " + bytes(12),
+        "values.bin": b"1 1000000000\na " + bytes(12),
+        "rows.txt": b"1000000000 3\na 1 0 0\n",
+        "values.txt": b"1 1000000000\na 1 0 0\n",
+        "words.bin": _fasttext_edit(fasttext_model, _SIZE, _BILLION),
+        "buckets.bin": _fasttext_edit(
+            many_buckets, matrix, n_vectors - 1000 + 2 * _BILLION, "@q"
+        ),
+        "dims.bin": _fasttext_edit(wide_vectors, matrix + 8, _BILLION, "@q"),
+        # Pickle opcodes that make the unpickler allocate their length first.
+        "bytes.kv": b"\x80\x04B" + struct.pack("<I", 4 * _BILLION) + b"abc",
+        "frame.kv": b"\x80\x04\x95" + struct.pack("<Q", 10 * _BILLION) + b"abc",
+    }
+
+
+@pytest.fixture(scope="module")
+def crafted_outcomes(tmp_path_factory, fasttext_model_path) -> dict:
+    folder = tmp_path_factory.mktemp("crafted")
+    for name, data in _crafted_files(fasttext_model_path.read_bytes()).items():
+        for suffix, compress in _COMPRESS.items():
+            (folder / f"{name}{suffix}").write_bytes(compress(data))
+    return _load_each_in_a_subprocess(folder)
+
+
+@pytest.mark.parametrize("suffix", list(_COMPRESS))
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("rows.bin", "promises 1000000000 rows of 3 values"),
+        ("values.bin", "promises 1 rows of 1000000000 values"),
+        ("rows.txt", "promises 1000000000 rows but the file holds 1"),
+        ("values.txt", "line 2 holds 3 values after its word where the header"),
+        ("words.bin", "its header promises 1000000000 words"),
+        ("buckets.bin", "ends before the 2000000009 x 8 vectors"),
+        ("dims.bin", "ends before the 1009 x 1000000000 vectors"),
+        ("bytes.kv", "UnpicklingError: unpickling it ran out of memory"),
+        ("frame.kv", "UnpicklingError: unpickling it ran out of memory"),
+    ],
+)
+def test_header_promising_more_than_the_file_holds_is_refused_not_allocated(
+    crafted_outcomes, name, suffix, message
+):
+    kind, text = crafted_outcomes[name + suffix]
+    assert kind == "ValueError", text
+    assert f"{name}{suffix}'" in text and message in text
+
+
+def _truncatable_files(folder, fasttext_model_path) -> dict[str, tuple]:
+    """One small file of each format, as bytes, with the words and vectors it holds."""
+    from gensim.models.fasttext import load_facebook_vectors
+
+    words = ["the", "cat", "sat", "on", "mat"]
+    # One-digit values: a text file cut inside a value loses the whole value.
+    vectors = np.random.default_rng(0).integers(0, 10, (5, 3)).astype(np.float32)
+    table = KeyedVectors(vector_size=3)
+    table.add_vectors(words, vectors)
+    table.save_word2vec_format(str(folder / "table.bin"), binary=True)
+    table.save(str(folder / "table.kv"))
+    rows = b"".join(
+        f"{word} {' '.join(str(int(value)) for value in row)}\n".encode()
+        for word, row in zip(words, vectors, strict=True)
+    )
+    fasttext = load_facebook_vectors(str(fasttext_model_path))
+    return {
+        "word2vec.txt": (b"5 3\n" + rows, words, vectors),
+        "glove.txt": (rows, words, vectors),
+        "word2vec.bin": ((folder / "table.bin").read_bytes(), words, vectors),
+        "gensim.kv": ((folder / "table.kv").read_bytes(), words, vectors),
+        "fasttext.bin": (
+            fasttext_model_path.read_bytes(),
+            fasttext.index_to_key,
+            fasttext.vectors,
+        ),
+    }
+
+
+def _cuts(size: int, n_cuts: int) -> list[int]:
+    """Lengths to cut a file of ``size`` bytes to, densest over its header."""
+    step = max(1, size // n_cuts)
+    return sorted({*range(0, min(size, 96), 5), *range(0, size, step), size - 1})
+
+
+@pytest.fixture(scope="module")
+def truncations(tmp_path_factory, fasttext_model_path) -> tuple[dict, dict]:
+    """The outcome of loading every cut of every format, compressed or not: the
+    file cut then compressed, and (name with a z) the compressed file cut."""
+    sources = _truncatable_files(tmp_path_factory.mktemp("whole"), fasttext_model_path)
+    folder = tmp_path_factory.mktemp("cut")
+    for fmt, (data, _, _) in sources.items():
+        stem, ext = fmt.split(".")
+        for suffix, compress in _COMPRESS.items():
+            for keep in _cuts(len(data), 24):
+                name = f"{stem}-{keep:06d}.{ext}{suffix}"
+                (folder / name).write_bytes(compress(data[:keep]))
+            if suffix:
+                compressed = compress(data)
+                for keep in _cuts(len(compressed), 12):
+                    name = f"{stem}-z{keep:06d}.{ext}{suffix}"
+                    (folder / name).write_bytes(compressed[:keep])
+    tables = {fmt: (words, vectors) for fmt, (_, words, vectors) in sources.items()}
+    return _load_each_in_a_subprocess(folder), tables
+
+
+@pytest.mark.parametrize("suffix", list(_COMPRESS))
+@pytest.mark.parametrize(
+    "fmt", ["word2vec.txt", "glove.txt", "word2vec.bin", "fasttext.bin", "gensim.kv"]
+)
+def test_every_truncation_is_a_value_error_or_the_rows_it_keeps(
+    truncations, fmt, suffix
+):
+    outcomes, tables = truncations
+    words, vectors = tables[fmt]
+    stem, ext = fmt.split(".")
+    names = [
+        name
+        for name in outcomes
+        if name.startswith(f"{stem}-") and name.endswith(f".{ext}{suffix}")
+    ]
+    assert len(names) >= 20
+    for name in names:
+        kind, *details = outcomes[name]
+        if kind == "loaded" and ext == "txt":
+            # A text file cut at the end of a row is a smaller table, and a GloVe
+            # file cut after a value of its first row, a narrower one.
+            kept_words, kept_vectors = details
+            kept_vectors = np.array(kept_vectors, dtype=np.float32)
+            assert kept_words == words[: len(kept_words)], name
+            np.testing.assert_array_equal(
+                kept_vectors, vectors[: len(kept_words), : kept_vectors.shape[1]], name
+            )
+        else:
+            assert kind == "ValueError" and f"{name}'" in details[0], (kind, details)
+
+
 class _Exploit:
     """Unpickles into a call of ``open(marker, "w")``: code run by a file."""
 
