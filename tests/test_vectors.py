@@ -8,6 +8,7 @@ import gzip
 import json
 import lzma
 import os
+import pickle
 import re
 import struct
 import subprocess
@@ -720,6 +721,61 @@ def test_kv_file_of_an_old_gensim_version_loads_as_gensim_loads_it(tmp_path):
     table = load_vectors(path)
     assert table.index_to_key == expected.index_to_key
     np.testing.assert_array_equal(table.vectors, expected.vectors)
+
+
+def _set(attribute, value):
+    return lambda table: setattr(table, attribute, value)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (_set("vectors", None), "its vectors are None, not a 2-d array of floats"),
+        (_set("vectors", [[1.0, 0.0, 0.0]]), "its vectors are a list"),
+        (_set("vectors", np.zeros(6)), r"vectors are an array of shape \(6,\)"),
+        (
+            _set("vectors", np.eye(2, 3, dtype=np.int64)),
+            "an array of shape \\(2, 3\\) and dtype int64, not a 2-d array of floats",
+        ),
+        (_set("index_to_key", 2), "its index_to_key is an int, not a list of words"),
+        (
+            lambda table: table.index_to_key.__setitem__(1, 7),
+            "its index_to_key holds an int at row 1",
+        ),
+        (
+            _set("index_to_key", ["a", "b", "c"]),
+            r"3 words in its index_to_key but vectors of shape \(2, 3\)",
+        ),
+        (_set("key_to_index", ["a", "b"]), "its key_to_index is a list, not a dict"),
+        (
+            _set("key_to_index", {"a": 0, "b": 5}),
+            "its key_to_index maps 'b' to 5, not to its row 1",
+        ),
+        (
+            _set("key_to_index", {"a": 1, "b": 0}),
+            "its key_to_index maps 'a' to 1, not to its row 0",
+        ),
+        (_set("key_to_index", {"a": 0}), "maps 'b' to None, not to its row 1"),
+        (_set("key_to_index", {"a": 0, "b": "1"}), "maps 'b' to '1', not to its row"),
+        (_set("key_to_index", {"a": 0, "b": True}), "maps 'b' to True, not to its"),
+        (
+            _set("key_to_index", {"a": 0, "b": 1, "c": 2}),
+            "its key_to_index holds 3 words where its index_to_key holds 2",
+        ),
+        (
+            _set("index_to_key", ["a", "a"]),
+            "its key_to_index maps 'a' to 0, not to its row 1",
+        ),
+        (_set("vector_size", 5), "its vector_size is 5 but its vectors hold 3 values"),
+    ],
+)
+def test_ill_formed_kv_file_is_a_value_error_naming_it(tmp_path, edit, message):
+    table = KeyedVectors(vector_size=3)
+    table.add_vectors(["a", "b"], np.eye(2, 3))
+    edit(table)
+    path = _write(tmp_path, "table.kv", pickle.dumps(table))
+    with pytest.raises(ValueError, match=f"table.kv' is malformed: .*{message}"):
+        load_vectors(path)
 
 
 @pytest.mark.parametrize(
