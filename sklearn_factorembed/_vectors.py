@@ -8,6 +8,7 @@ one table instead of reloading or copying it; so is the read-only word -> row
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import glob
 import importlib
@@ -184,6 +185,13 @@ def _read_header(path: Path) -> tuple[int, int] | None:
     return None
 
 
+def _starts_with_bom(path: Path) -> bool:
+    from gensim import utils
+
+    with utils.open(str(path), "rb") as stream:
+        return stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+
+
 def _file_kind(path: Path) -> str:
     suffixes = [suffix.lower() for suffix in path.suffixes]
     suffix = next((s for s in reversed(suffixes) if s not in _COMPRESSIONS), "")
@@ -196,13 +204,15 @@ def _file_kind(path: Path) -> str:
     return "text"
 
 
-def _plain_copy(path: Path, directory: str) -> Path:
-    """Decompress ``path`` into a file in ``directory``, one chunk at a time."""
+def _plain_copy(path: Path, directory: str, skip: int = 0) -> Path:
+    """Decompress ``path`` (or copy it), less its first ``skip`` bytes, into a
+    file in ``directory``, one chunk at a time."""
     from gensim import utils
 
     # No suffix: gensim must not take the copy for a compressed file.
     copy = Path(directory) / "vectors"
     with utils.open(str(path), "rb") as source, open(copy, "wb") as target:
+        source.read(skip)
         shutil.copyfileobj(source, target, _COPY_BYTES)
     return copy
 
@@ -594,21 +604,24 @@ def _load_path(path: Path) -> KeyedVectors:
     chunk at a time: gensim misreads a compressed fastText model (numpy reads
     the compressed bytes), and the checks against a file's size then hold for
     them too. It takes the disk space of the decompressed file, what
-    decompressing it by hand would.
+    decompressing it by hand would. A text file starting with a UTF-8 byte order
+    mark is copied without it the same way, since gensim would read it as part
+    of the header or the first word.
     """
     _check_regular_file(path)
     with _decompression_errors(path):
         kind = _file_kind(path)
+        has_bom = kind == "text" and _starts_with_bom(path)
     if kind == "kv":
         # The arrays gensim stores beside the pickle, read by np.load.
         for side_file in path.parent.glob(f"{glob.escape(path.name)}.*.np[yz]"):
             _check_regular_file(side_file)
     binary = kind in ("word2vec-bin", "fasttext-bin")
-    if not (binary and _is_compressed(path)):
+    if not (has_bom or (binary and _is_compressed(path))):
         return _load_plain(path, kind, str(path))
     with tempfile.TemporaryDirectory(prefix="factorembed-") as directory:
         with _decompression_errors(path):
-            plain = _plain_copy(path, directory)
+            plain = _plain_copy(path, directory, len(codecs.BOM_UTF8) * has_bom)
         return _load_plain(plain, kind, str(path))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import codecs
 import collections
 import gzip
 import json
@@ -300,6 +301,22 @@ def test_trailing_blank_lines_are_allowed(tmp_path):
         table = load_vectors(_write(tmp_path, name, data))
         assert table.index_to_key == ["a", "b"]
         np.testing.assert_array_equal(table.vectors, np.eye(2))
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("glove.txt", codecs.BOM_UTF8 + b"a 1 0\nb 0 1\n"),
+        ("word2vec.txt", codecs.BOM_UTF8 + b"2 2\na 1 0\nb 0 1\n"),
+        ("glove.vec.gz", gzip.compress(codecs.BOM_UTF8 + b"a 1 0\nb 0 1\n")),
+    ],
+    ids=_data_as_dots,
+)
+def test_utf8_byte_order_mark_is_not_part_of_the_first_word(tmp_path, name, data):
+    table = load_vectors(_write(tmp_path, name, data))
+    assert table.index_to_key == ["a", "b"]
+    assert table.key_to_index == {"a": 0, "b": 1}
+    np.testing.assert_array_equal(table.vectors, np.eye(2))
 
 
 def test_missing_path_is_a_file_not_found_error(tmp_path):
