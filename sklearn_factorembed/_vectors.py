@@ -677,6 +677,7 @@ def _check_table(table: KeyedVectors, source) -> KeyedVectors:
             f"the table {name!r} holds duplicate words: {n_words} rows but "
             f"{len(table.key_to_index)} distinct words"
         )
+    _check_words_have_no_separator(table.index_to_key, name)
     for start in range(0, n_words, _CHECK_ROWS):
         finite = np.isfinite(vectors[start : start + _CHECK_ROWS]).all(axis=1)
         if not finite.all():
@@ -686,6 +687,24 @@ def _check_table(table: KeyedVectors, source) -> KeyedVectors:
                 f"vector of {table.index_to_key[row]!r} (row {row})"
             )
     return table
+
+
+def _check_words_have_no_separator(words: list[str], name: str) -> None:
+    """Refuse a word holding the character that joins a batch's documents.
+
+    The tokenizer (``_text._SEPARATOR``) joins the documents of a batch with
+    "\\x00" and splits the counts back at it: a word holding it would merge
+    documents. One join in C finds it; the row is worked out only to report it.
+    """
+    text = "".join(words)
+    if "\x00" not in text:
+        return
+    ends = np.cumsum(list(map(len, words)))
+    row = int(np.searchsorted(ends, text.index("\x00"), side="right"))
+    raise ValueError(
+        f"the table {name!r} holds a word containing the character '\\x00', "
+        f"which the tokenizer uses to separate documents: {words[row]!r} (row {row})"
+    )
 
 
 def _load_gensim_data(name: str) -> KeyedVectors:

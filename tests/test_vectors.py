@@ -293,6 +293,32 @@ def test_duplicate_words_in_a_binary_file_are_reported(tmp_path):
         load_vectors(_write(tmp_path, "duplicates.bin", data))
 
 
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("nul.txt", b"a 1 0\nb\x00c 0 1\nd 1 1\n"),
+        ("nul.bin", b"3 1\na 0000b\x00c 0000d 0000"),
+    ],
+    ids=_data_as_dots,
+)
+def test_word_holding_the_document_separator_is_refused(tmp_path, name, data):
+    # The tokenizer joins a batch's documents with "\x00" and splits at it.
+    with pytest.raises(
+        ValueError,
+        match=f"{name}' holds a word containing the character '\\\\x00'.*'b\\\\x00c' "
+        r"\(row 1\)",
+    ):
+        load_vectors(_write(tmp_path, name, data))
+
+
+def test_keyed_vectors_file_word_holding_the_separator_is_refused(tmp_path):
+    table = KeyedVectors(vector_size=2)
+    table.add_vectors(["a", "b\x00"], np.eye(2))
+    table.save(str(tmp_path / "nul.kv"))
+    with pytest.raises(ValueError, match=r"nul.kv' holds a word .*\(row 1\)"):
+        load_vectors(tmp_path / "nul.kv")
+
+
 def test_trailing_blank_lines_are_allowed(tmp_path):
     for name, data in [
         ("header.txt", b"2 2\na 1 0\nb 0 1\n\n\n"),
