@@ -782,8 +782,12 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
           without the count header, so GloVe text files work too), a fastText
           binary model (``.bin``), or gensim's native ``.kv`` format (a pickle,
           read by an unpickler that builds word vectors and refuses anything
-          else, so the file cannot run code). ``.gz`` and ``.bz2`` are read
-          transparently.
+          else, so the file cannot run code). ``.gz``, ``.bz2`` and ``.xz``
+          files are read transparently; a compressed binary file (word2vec or
+          fastText ``.bin``) is first decompressed, in chunks, into a temporary
+          file (in ``tempfile.gettempdir()``), which takes its decompressed size
+          on disk while it loads. A UTF-8 byte order mark starting a text file
+          is ignored.
         - A ``KeyedVectors``: returned as is.
 
     Returns
@@ -796,12 +800,20 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
     ------
     ValueError
         If a name is unknown, or a file is malformed: empty, not a vector file,
-        rows of different lengths, NaN or infinite values, duplicate words, a
-        header promising more rows than there are, words that are not UTF-8.
+        truncated, rows of different lengths, NaN or infinite values, duplicate
+        words, a header promising more rows than there are, words that are not
+        UTF-8, a word containing "\\x00" (which separates documents when
+        tokenizing), a ``.kv`` file whose words, rows and vectors disagree.
         The message names the file and the problem. Files are checked once, when
-        first loaded.
+        first loaded, against their size before anything the size of what their
+        header promises is allocated.
     FileNotFoundError
         If ``source`` is a path to nothing.
+    IsADirectoryError
+        If ``source`` is a folder.
+    OSError
+        If ``source`` is a FIFO, a device or a socket: it is refused without
+        being opened, which could block or never end.
     TypeError
         If ``source`` is neither a name, a path nor a ``KeyedVectors``.
 
