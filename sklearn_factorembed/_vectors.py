@@ -10,12 +10,20 @@ keeping every word share.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
+import glob
 import importlib
+import lzma
 import mmap
 import os
 import pickle
+import shutil
+import stat
 import struct
+import tempfile
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +131,62 @@ _FILE_SUFFIXES = (".txt", ".vec", ".bin", ".kv", ".model", ".w2v", *_COMPRESSION
 # Tables are checked block by block so that temporaries stay small even for a
 # memory-mapped table of millions of rows.
 _CHECK_ROWS = 65_536
+# Limits no real table comes near, so that a crafted file costs bounded memory and
+# time: a text row is read whole (a row of 300 values takes about 4 KB), and gensim
+# gathers a binary file's words byte by byte or chunk by chunk.
+_MAX_LINE_BYTES = 1 << 24
+_MAX_WORD_BYTES = 1 << 16
+# Compressed binary files are decompressed to a temporary file in chunks this big.
+_COPY_BYTES = 1 << 20
+
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular_file(path: Path) -> None:
+    """Refuse a path that is not a regular file before anything opens it: opening
+    a FIFO blocks until something writes to it, and a device reads forever."""
+    mode = path.stat().st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"vectors={str(path)!r} is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        what = next(
+            (name for is_kind, name in _SPECIAL_FILES if is_kind(mode)),
+            "a special file",
+        )
+        raise OSError(
+            f"vectors={str(path)!r} is {what}, not a regular file; it is refused "
+            "without being opened"
+        )
+
+
+def _is_compressed(path: Path) -> bool:
+    return path.suffix.lower() in _COMPRESSIONS
+
+
+@contextlib.contextmanager
+def _decompression_errors(path: Path):
+    """Turn a compressed file that fails to decompress into a ValueError naming it.
+
+    A truncated .gz, .bz2 or .xz file raises EOFError, a corrupt one a
+    format-specific error (an OSError without errno for gzip and bz2).
+    """
+    try:
+        yield
+    except EOFError as error:
+        raise ValueError(
+            f"the vectors file {str(path)!r} ends early (truncated?): {error}"
+        ) from error
+    except (OSError, zlib.error, lzma.LZMAError) as error:
+        if isinstance(error, OSError) and error.errno is not None:
+            raise
+        raise ValueError(
+            f"the vectors file {str(path)!r} is not valid {path.suffix} data: {error}"
+        ) from error
 
 
 def _read_header(path: Path) -> tuple[int, int] | None:
@@ -134,6 +198,13 @@ def _read_header(path: Path) -> tuple[int, int] | None:
     if len(first_line) == 2 and all(part.isdigit() for part in first_line):
         return int(first_line[0]), int(first_line[1])
     return None
+
+
+def _starts_with_bom(path: Path) -> bool:
+    from gensim import utils
+
+    with utils.open(str(path), "rb") as stream:
+        return stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
 
 
 def _file_kind(path: Path) -> str:
@@ -148,12 +219,27 @@ def _file_kind(path: Path) -> str:
     return "text"
 
 
-def _check_text_rows(path: Path, header: tuple[int, int] | None) -> int:
+def _plain_copy(path: Path, directory: str, skip: int = 0) -> Path:
+    """Decompress ``path`` (or copy it), less its first ``skip`` bytes, into a
+    file in ``directory``, one chunk at a time."""
+    from gensim import utils
+
+    # No suffix: gensim must not take the copy for a compressed file.
+    copy = Path(directory) / "vectors"
+    with utils.open(str(path), "rb") as source, open(copy, "wb") as target:
+        source.read(skip)
+        shutil.copyfileobj(source, target, _COPY_BYTES)
+    return copy
+
+
+def _check_text_rows(path: Path, header: tuple[int, int] | None, name: str) -> int:
     """Check that every row of a text table holds a word and ``dims`` values.
 
     gensim's reader silently spreads a row holding a single value over the
     whole vector, so row lengths are checked here, in one streaming pass that
     costs little beside gensim's parsing. Blank lines at the end are allowed.
+    A line is read whole, so lines are bounded (``_MAX_LINE_BYTES``): a file of
+    one endless line is refused at that length, not read into memory.
 
     Returns
     -------
@@ -169,7 +255,13 @@ def _check_text_rows(path: Path, header: tuple[int, int] | None) -> int:
     with utils.open(str(path), "rb") as stream:
         if header is not None:
             stream.readline()
-        for line_number, line in enumerate(stream, start=first_row_line):
+        lines = iter(lambda: stream.readline(_MAX_LINE_BYTES + 1), b"")
+        for line_number, line in enumerate(lines, start=first_row_line):
+            if len(line) > _MAX_LINE_BYTES:
+                raise ValueError(
+                    f"the vectors file {name!r} is malformed: line {line_number} "
+                    f"is longer than {_MAX_LINE_BYTES} bytes"
+                )
             line = line.rstrip()
             if not line:
                 blank_line = blank_line or line_number
@@ -193,52 +285,82 @@ def _check_text_rows(path: Path, header: tuple[int, int] | None) -> int:
             else:
                 n_rows += 1
                 continue
-            raise ValueError(f"the vectors file {str(path)!r} is malformed: {problem}")
+            raise ValueError(f"the vectors file {name!r} is malformed: {problem}")
     if n_rows == 0:
-        raise ValueError(f"the vectors file {str(path)!r} holds no vectors")
+        raise ValueError(f"the vectors file {name!r} holds no vectors")
     if header is not None and n_rows != header[0]:
         raise ValueError(
-            f"the header of the vectors file {str(path)!r} promises {header[0]} "
+            f"the header of the vectors file {name!r} promises {header[0]} "
             f"rows but the file holds {n_rows}"
         )
     return n_rows
 
 
-def _check_binary_size(path: Path, header: tuple[int, int]) -> None:
-    """Refuse a header that promises more rows than the file can hold, before
-    gensim allocates a table of that size."""
+def _check_word2vec_layout(path: Path, header: tuple[int, int], name: str) -> None:
+    """Walk the rows of a word2vec binary file before gensim reads it.
+
+    gensim allocates the table its header promises, then gathers each word by
+    appending chunks of the file until it finds a space, which takes time
+    quadratic in a long run of bytes without one. The header is first checked
+    against the file's size, then each row: a word of at most
+    ``_MAX_WORD_BYTES`` ended by a space, then its ``dims`` float32 values.
+    """
     n_rows, n_dims = header
     if n_rows == 0 or n_dims == 0:
-        raise ValueError(f"the vectors file {str(path)!r} holds no vectors")
-    if path.suffix.lower() in _COMPRESSIONS:
-        return
+        raise ValueError(f"the vectors file {name!r} holds no vectors")
     # Each row is at least a one-byte word, a space and n_dims float32 values.
     size = path.stat().st_size
     if n_rows * (2 + 4 * n_dims) > size:
         raise ValueError(
-            f"the header of the vectors file {str(path)!r} promises {n_rows} rows "
+            f"the header of the vectors file {name!r} promises {n_rows} rows "
             f"of {n_dims} values, more than its {size} bytes can hold"
         )
+    vector_bytes = 4 * n_dims
+    with (
+        open(path, "rb") as stream,
+        mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data,
+    ):
+        position = data.find(b"\n") + 1
+        for row in range(n_rows):
+            # The C tool ends each vector with a newline, which gensim strips
+            # from the next word: it counts as part of the word here.
+            space = data.find(b" ", position, position + _MAX_WORD_BYTES + 1)
+            if space < 0:
+                where = (
+                    "ends inside"
+                    if size - position <= _MAX_WORD_BYTES
+                    else f"has more than {_MAX_WORD_BYTES} bytes before the space "
+                    "ending"
+                )
+                problem = f"it {where} the word of row {row + 1}"
+            elif space + 1 + vector_bytes > size:
+                problem = f"it ends inside the vector of row {row + 1}"
+            else:
+                position = space + 1 + vector_bytes
+                continue
+            raise ValueError(
+                f"the vectors file {name!r} is malformed: {problem} of the "
+                f"{n_rows} its header promises"
+            )
 
 
-def _check_fasttext_layout(path: Path) -> None:
+def _check_fasttext_layout(path: Path, name: str) -> None:
     """Walk the layout of a fastText binary model before gensim reads it.
 
     gensim reads each word byte by byte up to its NUL and, past the end of a
-    truncated or foreign file, loops forever; it also trusts the matrix size it
-    reads. This walk checks both against the size of the file (uncompressed
-    files only: a compressed one has no size to check against).
+    truncated or foreign file, loops forever; it also trusts the matrix sizes it
+    reads. This walk checks the header, the words and both matrices (the input
+    vectors and the output weights, which gensim skips) against the size of the
+    file. A compressed model is walked on its decompressed copy.
     """
     from gensim.models import _fasttext_bin as layout
 
-    if path.suffix.lower() in _COMPRESSIONS:
-        return
     size = path.stat().st_size
     position = 0
 
     def problem(what: str) -> ValueError:
         return ValueError(
-            f"the vectors file {str(path)!r} is neither a word2vec binary file (no "
+            f"the vectors file {name!r} is neither a word2vec binary file (no "
             f"'count dims' header) nor a complete fastText model: {what}"
         )
 
@@ -251,40 +373,68 @@ def _check_fasttext_layout(path: Path) -> None:
         position = end
         return values
 
-    with open(path, "rb") as stream:
-        if size == 0:
-            raise problem("it is empty")
-        with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            magic, _ = read(data, "@2i")
-            new_format = magic == layout._FASTTEXT_FILEFORMAT_MAGIC
-            for _, fmt in (
-                layout._NEW_HEADER_FORMAT if new_format else (layout._OLD_HEADER_FORMAT)
-            ):
-                read(data, fmt)
-            n_words, _, n_labels = read(data, "@3i")
-            if n_labels > 0:
-                return  # a supervised model, which gensim refuses clearly
-            read(data, "@q")
-            n_pruned = read(data, "@q")[0] if new_format else 0
-            entry = struct.calcsize("@qb")  # after each word's NUL
-            if not 0 <= n_words <= (size - position) // (1 + entry):
-                raise problem(f"its header promises {n_words} words")
-            for _ in range(n_words):
-                end_of_word = data.find(b"\0", position)
-                if end_of_word < 0:
-                    raise problem("it ends inside its word list")
-                position = end_of_word + 1 + entry
-            if not 0 <= n_pruned <= (size - position) // struct.calcsize("@2i"):
-                raise problem(f"it ends inside its list of {n_pruned} pruned words")
-            position += n_pruned * struct.calcsize("@2i")
-            if new_format:
-                read(data, "@?")
-            n_vectors, n_dims = read(data, "@2q")
-            n_bytes = n_vectors * n_dims * struct.calcsize("@f")
-            if n_vectors < 0 or n_dims < 0 or position + n_bytes > size:
+    if size == 0:
+        raise problem("it is empty")
+    with (
+        open(path, "rb") as stream,
+        mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data,
+    ):
+        magic, _ = read(data, "@2i")
+        new_format = magic == layout._FASTTEXT_FILEFORMAT_MAGIC
+        header = {
+            field: read(data, fmt)[0]
+            for field, fmt in (
+                layout._NEW_HEADER_FORMAT if new_format else layout._OLD_HEADER_FORMAT
+            )
+        }
+        # The old format (no magic number) starts with the vector size.
+        n_dims, n_buckets = header.get("dim", magic), header["bucket"]
+        n_words, _, n_labels = read(data, "@3i")
+        if n_labels > 0:
+            return  # a supervised model, which gensim refuses clearly
+        read(data, "@q")
+        n_pruned = read(data, "@q")[0] if new_format else 0
+        if n_pruned == -1:
+            n_pruned = 0  # what fastText writes when it pruned nothing, as usual
+        if n_dims <= 0 or n_buckets < 0:
+            raise problem(
+                f"its header gives {n_dims} values a vector and {n_buckets} buckets"
+            )
+        entry = struct.calcsize("@qb")  # after each word's NUL
+        if not 0 <= n_words <= (size - position) // (1 + entry):
+            raise problem(f"its header promises {n_words} words")
+        for word in range(n_words):
+            end_of_word = data.find(b"\0", position, position + _MAX_WORD_BYTES + 1)
+            if end_of_word < 0:
+                if size - position > _MAX_WORD_BYTES:
+                    raise problem(
+                        f"word {word + 1} is longer than {_MAX_WORD_BYTES} bytes"
+                    )
+                raise problem("it ends inside its word list")
+            position = end_of_word + 1 + entry
+        if not 0 <= n_pruned <= (size - position) // struct.calcsize("@2i"):
+            raise problem(f"it ends inside its list of {n_pruned} pruned words")
+        position += n_pruned * struct.calcsize("@2i")
+        for what in ("vectors", "output weights"):
+            if new_format and read(data, "@?")[0]:
+                raise problem(f"its {what} are quantized (a .ftz model)")
+            n_rows, n_columns = read(data, "@2q")
+            if what == "vectors" and n_rows != n_words + n_buckets:
                 raise problem(
-                    f"it ends before the {n_vectors} x {n_dims} vectors it promises"
+                    f"it holds {n_rows} vectors where its {n_words} words and "
+                    f"{n_buckets} buckets need {n_words + n_buckets}"
                 )
+            if n_columns != n_dims:
+                raise problem(
+                    f"its {what} have {n_columns} values where its header "
+                    f"promises {n_dims}"
+                )
+            n_bytes = n_rows * n_columns * struct.calcsize("@f")
+            if n_rows < 0 or position + n_bytes > size:
+                raise problem(
+                    f"it ends before the {n_rows} x {n_columns} {what} it promises"
+                )
+            position += n_bytes
 
 
 # What the pickle of a gensim KeyedVectors (.kv) refers to besides the gensim
@@ -324,6 +474,11 @@ class _KeyedVectorsUnpickler(pickle.Unpickler):
         )
 
 
+_OUT_OF_MEMORY = (
+    "unpickling it ran out of memory: it is corrupt, or too large for this machine"
+)
+
+
 def _load_keyed_vectors(path: Path) -> KeyedVectors:
     """gensim's ``KeyedVectors.load``, with a pickle that can only build vectors."""
     from gensim import utils
@@ -334,10 +489,7 @@ def _load_keyed_vectors(path: Path) -> KeyedVectors:
             table = _KeyedVectorsUnpickler(stream, encoding="latin1").load()
         except MemoryError:
             # Random bytes read as a pickle ask for absurd sizes.
-            raise pickle.UnpicklingError(
-                "unpickling it ran out of memory: it is corrupt, or too large "
-                "for this machine"
-            ) from None
+            raise pickle.UnpicklingError(_OUT_OF_MEMORY) from None
     if not isinstance(table, KeyedVectors):
         raise pickle.UnpicklingError(f"it holds a {type(table).__name__}")
     # Side files that gensim would unpickle without these restrictions.
@@ -346,8 +498,89 @@ def _load_keyed_vectors(path: Path) -> KeyedVectors:
             raise pickle.UnpicklingError(f"it asks to unpickle its {attribute}")
     # Then what KeyedVectors.load does after unpickling: read the arrays stored
     # in side files (with np.load, no pickles) and upgrade older versions.
-    table._load_specials(str(path), None if compress else "r", compress, subname)
+    try:
+        table._load_specials(str(path), None if compress else "r", compress, subname)
+    except MemoryError:
+        # A compressed side array (.npz) is allocated at the size its header says.
+        raise pickle.UnpicklingError(_OUT_OF_MEMORY) from None
     return table
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    kind = type(value).__name__
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+def _check_keyed_vectors(table: KeyedVectors, name: str) -> None:
+    """Check the attributes a .kv file's pickle set: it can set them to anything.
+
+    Words must be strings, each the key of its own row, and the vectors a 2-d
+    array of floats with one row a word. Iterating in C (``map``) keeps this a
+    fraction of the unpickling time, even for millions of words.
+    """
+
+    def malformed(problem: str) -> ValueError:
+        return ValueError(f"the vectors file {name!r} is malformed: {problem}")
+
+    vectors = getattr(table, "vectors", None)
+    if not (
+        isinstance(vectors, np.ndarray)
+        and vectors.ndim == 2
+        and vectors.dtype.kind == "f"
+    ):
+        raise malformed(
+            f"its vectors are {_describe(vectors)}, not a 2-d array of floats"
+        )
+    words = getattr(table, "index_to_key", None)
+    if not isinstance(words, list):
+        raise malformed(f"its index_to_key is {_describe(words)}, not a list of words")
+    if not all(issubclass(kind, str) for kind in set(map(type, words))):
+        row = next(row for row, word in enumerate(words) if not isinstance(word, str))
+        raise malformed(
+            f"its index_to_key holds {_describe(words[row])} at row {row}, not a "
+            "word (str)"
+        )
+    if len(words) != vectors.shape[0]:
+        raise malformed(
+            f"{len(words)} words in its index_to_key but vectors of shape "
+            f"{vectors.shape}"
+        )
+    key_to_index = getattr(table, "key_to_index", None)
+    if not isinstance(key_to_index, dict):
+        raise malformed(
+            f"its key_to_index is {_describe(key_to_index)}, not a dict of rows"
+        )
+    rows = list(map(key_to_index.get, words))
+    not_rows = {
+        kind
+        for kind in set(map(type, rows))
+        if kind is bool or not issubclass(kind, (int, np.integer))
+    }
+    # Types first: comparing, say, an array to a row number would not be a bool.
+    if not_rows or rows != list(range(len(words))):
+        row = next(
+            row
+            for row, found in enumerate(rows)
+            if type(found) in not_rows or found != row
+        )
+        raise malformed(
+            f"its key_to_index maps {words[row]!r} to {rows[row]!r}, not to its "
+            f"row {row} in index_to_key"
+        )
+    if len(key_to_index) != len(words):
+        raise malformed(
+            f"its key_to_index holds {len(key_to_index)} words where its "
+            f"index_to_key holds {len(words)}"
+        )
+    if getattr(table, "vector_size", None) != vectors.shape[1]:
+        raise malformed(
+            f"its vector_size is {getattr(table, 'vector_size', None)!r} but its "
+            f"vectors hold {vectors.shape[1]} values each"
+        )
 
 
 def _read_with_gensim(path: Path, kind: str, header, n_rows: int | None):
@@ -373,20 +606,52 @@ def _gensim_problem(error: Exception) -> str:
     if isinstance(error, UnicodeDecodeError):
         return f"its words are not UTF-8 ({error})"
     if isinstance(error, EOFError):
-        return "it ends before the rows its header promises (truncated?)"
+        return "it ends early (truncated?)"
     return f"{type(error).__name__}: {error}"
 
 
 def _load_path(path: Path) -> KeyedVectors:
-    kind = _file_kind(path)
-    header = None if kind in ("kv", "fasttext-bin") else _read_header(path)
-    n_rows = _check_text_rows(path, header) if kind == "text" else None
+    """Read a vectors file, after checks that keep a malformed, truncated or
+    crafted file from hanging gensim's readers or making them allocate more than
+    the file holds.
+
+    Compressed binary files are first decompressed into a temporary file, one
+    chunk at a time: gensim misreads a compressed fastText model (numpy reads
+    the compressed bytes), and the checks against a file's size then hold for
+    them too. It takes the disk space of the decompressed file, what
+    decompressing it by hand would. A text file starting with a UTF-8 byte order
+    mark is copied without it the same way, since gensim would read it as part
+    of the header or the first word.
+    """
+    _check_regular_file(path)
+    with _decompression_errors(path):
+        kind = _file_kind(path)
+        has_bom = kind == "text" and _starts_with_bom(path)
+    if kind == "kv":
+        # The arrays gensim stores beside the pickle, read by np.load.
+        for side_file in path.parent.glob(f"{glob.escape(path.name)}.*.np[yz]"):
+            _check_regular_file(side_file)
+    binary = kind in ("word2vec-bin", "fasttext-bin")
+    if not (has_bom or (binary and _is_compressed(path))):
+        return _load_plain(path, kind, str(path))
+    with tempfile.TemporaryDirectory(prefix="factorembed-") as directory:
+        with _decompression_errors(path):
+            plain = _plain_copy(path, directory, len(codecs.BOM_UTF8) * has_bom)
+        return _load_plain(plain, kind, str(path))
+
+
+def _load_plain(path: Path, kind: str, name: str) -> KeyedVectors:
+    """Check and read ``path``, a vectors file of ``kind`` (or a copy of the
+    file ``name``, which errors name)."""
+    with _decompression_errors(Path(name)):
+        header = None if kind in ("kv", "fasttext-bin") else _read_header(path)
+        n_rows = _check_text_rows(path, header, name) if kind == "text" else None
     if kind == "word2vec-bin":
-        _check_binary_size(path, header)
+        _check_word2vec_layout(path, header, name)
     if kind == "fasttext-bin":
-        _check_fasttext_layout(path)
+        _check_fasttext_layout(path, name)
     try:
-        return _read_with_gensim(path, kind, header, n_rows)
+        table = _read_with_gensim(path, kind, header, n_rows)
     except Exception as error:
         # A malformed file makes gensim fail in many ways (UnicodeDecodeError,
         # EOFError, struct.error, NotImplementedError, unpickling errors, ...):
@@ -397,8 +662,11 @@ def _load_path(path: Path) -> KeyedVectors:
         ):
             raise
         raise ValueError(
-            f"cannot read the vectors file {str(path)!r}: {_gensim_problem(error)}"
+            f"cannot read the vectors file {name!r}: {_gensim_problem(error)}"
         ) from error
+    if kind == "kv":
+        _check_keyed_vectors(table, name)
+    return table
 
 
 def _check_table(table: KeyedVectors, source) -> KeyedVectors:
@@ -424,6 +692,7 @@ def _check_table(table: KeyedVectors, source) -> KeyedVectors:
             f"the table {name!r} holds duplicate words: {n_words} rows but "
             f"{len(table.key_to_index)} distinct words"
         )
+    _check_words_have_no_separator(table.index_to_key, name)
     for start in range(0, n_words, _CHECK_ROWS):
         finite = np.isfinite(vectors[start : start + _CHECK_ROWS]).all(axis=1)
         if not finite.all():
@@ -433,6 +702,24 @@ def _check_table(table: KeyedVectors, source) -> KeyedVectors:
                 f"vector of {table.index_to_key[row]!r} (row {row})"
             )
     return table
+
+
+def _check_words_have_no_separator(words: list[str], name: str) -> None:
+    """Refuse a word holding the character that joins a batch's documents.
+
+    The tokenizer (``_text._SEPARATOR``) joins the documents of a batch with
+    "\\x00" and splits the counts back at it: a word holding it would merge
+    documents. One join in C finds it; the row is worked out only to report it.
+    """
+    text = "".join(words)
+    if "\x00" not in text:
+        return
+    ends = np.cumsum(list(map(len, words)))
+    row = int(np.searchsorted(ends, text.index("\x00"), side="right"))
+    raise ValueError(
+        f"the table {name!r} holds a word containing the character '\\x00', "
+        f"which the tokenizer uses to separate documents: {words[row]!r} (row {row})"
+    )
 
 
 def _load_gensim_data(name: str) -> KeyedVectors:
@@ -465,10 +752,8 @@ def _load(source: str | os.PathLike) -> KeyedVectors:
     if isinstance(source, str) and source in GENSIM_DATA_MODELS:
         return _check_table(_load_gensim_data(source), source)
     path = Path(source).expanduser()
-    if path.is_file():
-        return _check_table(_load_path(path), path)
     if path.exists():
-        raise IsADirectoryError(f"vectors={str(source)!r} is a folder, not a file")
+        return _check_table(_load_path(path), path)
     if _looks_like_a_path(source):
         raise FileNotFoundError(
             f"vectors={str(source)!r}: there is no such vectors file"
@@ -513,8 +798,12 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
           without the count header, so GloVe text files work too), a fastText
           binary model (``.bin``), or gensim's native ``.kv`` format (a pickle,
           read by an unpickler that builds word vectors and refuses anything
-          else, so the file cannot run code). ``.gz`` and ``.bz2`` are read
-          transparently.
+          else, so the file cannot run code). ``.gz``, ``.bz2`` and ``.xz``
+          files are read transparently; a compressed binary file (word2vec or
+          fastText ``.bin``) is first decompressed, in chunks, into a temporary
+          file (in ``tempfile.gettempdir()``), which takes its decompressed size
+          on disk while it loads. A UTF-8 byte order mark starting a text file
+          is ignored.
         - A ``KeyedVectors``: returned as is.
 
     Returns
@@ -527,12 +816,20 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
     ------
     ValueError
         If a name is unknown, or a file is malformed: empty, not a vector file,
-        rows of different lengths, NaN or infinite values, duplicate words, a
-        header promising more rows than there are, words that are not UTF-8.
+        truncated, rows of different lengths, NaN or infinite values, duplicate
+        words, a header promising more rows than there are, words that are not
+        UTF-8, a word containing "\\x00" (which separates documents when
+        tokenizing), a ``.kv`` file whose words, rows and vectors disagree.
         The message names the file and the problem. Files are checked once, when
-        first loaded.
+        first loaded, against their size before anything the size of what their
+        header promises is allocated.
     FileNotFoundError
         If ``source`` is a path to nothing.
+    IsADirectoryError
+        If ``source`` is a folder.
+    OSError
+        If ``source`` is a FIFO, a device or a socket: it is refused without
+        being opened, which could block or never end.
     TypeError
         If ``source`` is neither a name, a path nor a ``KeyedVectors``.
 
