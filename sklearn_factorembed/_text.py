@@ -509,6 +509,26 @@ def sif_weights(word_counts: np.ndarray, smoothing: float = SIF_SMOOTHING):
     return np.divide(smoothing, weights, out=weights)
 
 
+def used_columns(counts: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The columns ``counts`` uses, sorted, and ``counts`` over those only.
+
+    Examples
+    --------
+    >>> used, compact = used_columns(sp.csr_matrix([[0.0, 2.0, 0.0, 1.0]]))
+    >>> used, compact.toarray()
+    (array([1, 3]), array([[2., 1.]]))
+    """
+    present = np.zeros(counts.shape[1], dtype=bool)
+    present[counts.indices] = True
+    used = np.flatnonzero(present)
+    column_of_row = np.cumsum(present) - 1
+    compact = sp.csr_matrix(
+        (counts.data, column_of_row[counts.indices], counts.indptr),
+        shape=(counts.shape[0], len(used)),
+    )
+    return used, compact
+
+
 def pool(
     counts: sp.csr_matrix,
     codes: np.ndarray,
