@@ -547,7 +547,7 @@ default="sif-weighted"
         documents = self._fit(X, y)
         if documents is None:
             raise ValueError("fit_transform needs documents; X is None")
-        codes = self._pool(documents.matrix)
+        codes = self._pool(self._words().over_lookup(documents.matrix))
         self._warn_of_empty_documents(_empty_rows(documents.matrix), len(codes))
         return codes
 

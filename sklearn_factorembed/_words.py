@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from ._cache import cached
 from ._factorize import encode
 from ._quantize import Int8Codes, ProductCodes
-from ._text import pool, used_columns
+from ._text import ChainedVocabulary, pool, used_columns
 from ._vectors import Table, Vocabulary
 
 
@@ -43,11 +43,13 @@ class WordCodes:
     """The codes and pooling weights of every word a fitted model can encode.
 
     Documents are counted over ``lookup`` (word -> column). With a ``table``,
-    the columns are its rows: a fit word takes its stored code, any other word
-    the code its table row projects to (``encode`` with ``mean`` and
-    ``components``, then ``quantized``'s rounding), computed for a batch's new
-    words in one product and remembered. Without a table, the columns are the
-    fit words, then the ``extra`` words (a vocabulary and its codes).
+    it chains the fit words (their rows of ``codes``) and the table's words (at
+    ``len(vocabulary)`` + their table row): a fit word takes its stored code,
+    any other word the code its table row projects to (``encode`` with
+    ``mean`` and ``components``, then ``quantized``'s rounding), computed for
+    a batch's new words in one product and remembered. Without a table, the
+    columns are the fit words, then the ``extra`` words (a vocabulary and its
+    codes).
 
     Parameters
     ----------
@@ -84,9 +86,9 @@ class WordCodes:
         self._table = table
         self._lock = threading.Lock()
         self._unseen_weight = unseen_weight
+        self._n_fitted = len(vocabulary)
         if table is not None:
-            self.lookup = table.vocabulary
-            self._code_of_column = _code_of_table_row(vocabulary, table)
+            self.lookup = ChainedVocabulary(vocabulary, table.vocabulary)
         elif extra is not None and len(extra[0]):
             extra_vocabulary, extra_codes = extra
             words = list(vocabulary) + [
@@ -95,16 +97,16 @@ class WordCodes:
             self.lookup = Vocabulary.of_words(words)
             rows = [extra_vocabulary[word] for word in words[len(vocabulary) :]]
             codes = np.concatenate([codes, extra_codes[rows].astype(codes.dtype)])
-            self._code_of_column = np.arange(len(words))
         else:
             self.lookup = vocabulary
-            self._code_of_column = np.arange(len(vocabulary))
         self._codes = codes
         self._weights = word_weights
         if word_weights is not None and len(word_weights) < len(codes):
             self._weights = np.concatenate(
                 [word_weights, self._unseen_weights(len(codes) - len(word_weights))]
             )
+        # The code row of each table row, once needed (-1: not encoded yet).
+        self._code_of_table_row = None
 
     @property
     def n_words(self) -> int:
@@ -117,34 +119,60 @@ class WordCodes:
     def gather(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """The codes and pooling weights of the distinct ``columns`` of
         ``lookup`` (encoding, once, the table words that have none yet)."""
-        code_rows = self._code_of_column[columns]
-        if self._table is not None and np.any(code_rows < 0):
-            code_rows = self._encode_new(columns)
+        code_rows = columns
+        if self._table is not None:
+            code_rows = columns.copy()
+            in_table = columns >= self._n_fitted
+            if in_table.any():
+                code_rows[in_table] = self._code_rows_of(
+                    columns[in_table] - self._n_fitted
+                )
         weights = None if self._weights is None else self._weights[code_rows]
         return self._codes[code_rows], weights
 
-    def _encode_new(self, columns: np.ndarray) -> np.ndarray:
-        with self._lock:
-            code_rows = self._code_of_column[columns]
-            new = columns[code_rows < 0]
-            if len(new) == 0:  # another thread encoded them meanwhile
+    def _code_rows_of(self, table_rows: np.ndarray) -> np.ndarray:
+        code_of_row = self._code_of_table_row
+        if code_of_row is not None:
+            code_rows = code_of_row[table_rows]
+            if np.all(code_rows >= 0):
                 return code_rows
-            codes = encode(
-                self._table.vectors[new], self._mean, self._components, np.float64
-            )
-            if self._quantized is not None:
-                codes = self._quantized.round(codes)
-            code_of_column = self._code_of_column.copy()  # the first is shared
-            code_of_column[new] = np.arange(
-                len(self._codes), len(self._codes) + len(new)
-            )
-            self._codes = np.concatenate([self._codes, codes.astype(self._codes.dtype)])
-            if self._weights is not None:
-                self._weights = np.concatenate(
-                    [self._weights, self._unseen_weights(len(new))]
+        with self._lock:
+            if self._code_of_table_row is None:
+                self._code_of_table_row = _code_of_table_row(
+                    self.lookup.first, self._table
+                ).copy()
+            code_of_row = self._code_of_table_row
+            new = table_rows[code_of_row[table_rows] < 0]
+            if len(new):
+                codes = encode(
+                    self._table.vectors[new], self._mean, self._components, np.float64
                 )
-            self._code_of_column = code_of_column
-            return code_of_column[columns]
+                if self._quantized is not None:
+                    codes = self._quantized.round(codes)
+                # Codes and weights grow before the rows point at them, so that
+                # a reader without the lock never sees a row past their end.
+                n_codes = len(self._codes)
+                self._codes = np.concatenate(
+                    [self._codes, codes.astype(self._codes.dtype)]
+                )
+                if self._weights is not None:
+                    self._weights = np.concatenate(
+                        [self._weights, self._unseen_weights(len(new))]
+                    )
+                code_of_row[new] = np.arange(n_codes, n_codes + len(new))
+            return code_of_row[table_rows]
+
+    def over_lookup(self, table_counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Counts over the table's rows (a fit corpus's) as counts over
+        ``lookup``: the same words, in the table's part of the columns."""
+        return sp.csr_matrix(
+            (
+                table_counts.data,
+                table_counts.indices + self._n_fitted,
+                table_counts.indptr,
+            ),
+            shape=(table_counts.shape[0], len(self.lookup)),
+        )
 
     def pool(
         self,
