@@ -9,6 +9,8 @@ of its own.
 from __future__ import annotations
 
 import os
+import warnings
+from itertools import repeat
 from numbers import Integral
 
 import numpy as np
@@ -36,7 +38,13 @@ from ._factorize import SOLVERS, Moments
 from ._fit import FitSettings, fit_state
 from ._persistence import load_estimator, save_estimator, write_keyed_vectors
 from ._postprocess import POSTPROCESSINGS
-from ._quantize import QUANTIZATIONS, STORED_ATTRIBUTES, stored_codes
+from ._quantize import (
+    QUANTIZATIONS,
+    STORED_ATTRIBUTES,
+    dequantize_int8,
+    quantize_int8,
+    stored_codes,
+)
 from ._text import (
     DEFAULT_TOKEN_PATTERN,
     POOLINGS,
@@ -49,11 +57,20 @@ from ._text import (
     count_corpus,
     count_tokens,
     document_batches,
-    pool,
 )
-from ._vectors import DEFAULT_VECTORS, load_table
+from ._vectors import DEFAULT_VECTORS, Vocabulary, load_table, load_table_if_available
+from ._words import WordCodes, frequent_words_beyond
 
 SPACES = ("codes", "reconstructed")
+EXTRA_WORDS = 100_000
+# The fitted attributes of a saved model's extra words, in the order of
+# quantize_int8's results after the words.
+EXTRA_ATTRIBUTES = (
+    "extra_vocabulary_",
+    "extra_codes_",
+    "extra_code_scales_",
+    "extra_code_offsets_",
+)
 SUBSPACES = ("documents", "words")
 
 
@@ -76,12 +93,11 @@ def fit_from_statistics(
     *,
     document_moments: Moments | None = None,
     sif_gram: np.ndarray | None = None,
-) -> DocumentCounts | None:
+) -> None:
     """Fit ``embedding`` in place from sums over its fit corpus: the one entry
     point of ``fit``, ``partial_fit`` and ``fit_dask`` (see
-    :func:`._fit.fit_state` for the arguments). Return the documents' counts
-    over the kept words (None without ``documents``)."""
-    attributes, kept_counts = fit_state(
+    :func:`._fit.fit_state` for the arguments)."""
+    attributes = fit_state(
         load_table(embedding.vectors),
         fit_settings(embedding),
         statistics,
@@ -92,7 +108,10 @@ def fit_from_statistics(
     )
     for name, value in attributes.items():
         setattr(embedding, name, value)
-    return kept_counts
+
+
+def _empty_rows(counts) -> int:
+    return int(np.count_nonzero(np.diff(counts.indptr) == 0))
 
 
 def _check_labels(y, n_documents: int) -> np.ndarray:
@@ -145,14 +164,16 @@ class FactorizedEmbedding(
         optimal, its error is at least that of SVD (see
         ``reconstruction_error_``).
     vocabulary : "corpus", "all", int or list of str, default="corpus"
-        The words kept: those of the fit documents found in the table
-        (``"corpus"``), the whole table (``"all"``), its ``k`` first rows (``int``;
-        pretrained tables are ordered by frequency), or the given words. With
-        anything but ``"corpus"``, ``fit(None)`` is allowed. The default keeps
-        the model small (a code per corpus word); ``"all"`` keeps a code for
-        every table word, so that words unseen in ``fit`` still count in
-        ``transform``, at the cost of a row per table word in ``embedding_``.
-        Words absent from the fit corpus are encoded, not fitted.
+        The words kept, whose codes are stored in ``embedding_``: those of the
+        fit documents found in the table (``"corpus"``), the whole table
+        (``"all"``), its ``k`` first rows (``int``; pretrained tables are
+        ordered by frequency), or the given words. With anything but
+        ``"corpus"``, ``fit(None)`` is allowed. Whatever is kept,
+        ``transform`` encodes every word of the table: the others get the same
+        projection when a batch first uses them (see :meth:`transform`), so
+        the default keeps the model small (a code per corpus word) and loses
+        no word; ``"all"`` computes and stores every code at fit. Words absent
+        from the fit corpus are encoded, not fitted.
     weighting : {"frequency", "log-frequency"} or None, default="frequency"
         ``"frequency"`` weighs each kept word by ``sqrt(count)`` of its count in
         the fit corpus (``"log-frequency"`` by ``log(1 + count)``), so the factors
@@ -282,6 +303,16 @@ default="sif-weighted"
     pooling_weights_ : ndarray of shape (n_words,) or None
         Per-word weights of ``"tfidf"``, ``"sif"`` and ``"sif-weighted"``
         pooling.
+    unseen_weight_ : float or None
+        The pooling weight of a word outside ``vocabulary_`` (one the fit
+        corpus lacks): ``1`` for the sif poolings (``p(w) = 0``), the largest
+        idf, ``log(1 + n_documents) + 1``, for ``"tfidf"`` (scikit-learn's
+        smoothed idf of a document frequency of 0); None for the others.
+    extra_vocabulary_, extra_codes_, extra_code_scales_, extra_code_offsets_
+        Only on a model read by :meth:`load`: the words beyond
+        ``vocabulary_`` that :meth:`save` stored, and their int8 codes
+        (``extra_code_offsets_ + extra_code_scales_ * extra_codes_``), which
+        the model encodes where its table is not at hand.
     common_component_ : ndarray of shape (rank_,) or None
         The direction ``"sif"`` pooling removes.
     quantized_codes_ : ndarray or None
@@ -416,7 +447,7 @@ default="sif-weighted"
 
     def _fit(self, X, y=None, *, partial: bool = False) -> DocumentCounts | None:
         """Count ``X`` and fit from its statistics (added to the earlier ones
-        with ``partial``); return its counts over the kept words."""
+        with ``partial``); return its counts over the table's words."""
         if self.supervised and partial:
             raise ValueError(
                 "partial_fit does not support supervised=True: the discriminants "
@@ -441,7 +472,8 @@ default="sif-weighted"
         previous = getattr(self, "_corpus_statistics", None) if partial else None
         if previous is not None:
             statistics = previous + statistics
-        return fit_from_statistics(self, statistics, documents, labels)
+        fit_from_statistics(self, statistics, documents, labels)
+        return documents
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
@@ -512,45 +544,98 @@ default="sif-weighted"
         -------
         ndarray of shape (n_documents, rank_)
         """
-        counts = self._fit(X, y)
-        if counts is None:
+        documents = self._fit(X, y)
+        if documents is None:
             raise ValueError("fit_transform needs documents; X is None")
-        return self._pool(counts.matrix)
+        codes = self._pool(self._words().over_lookup(documents.matrix))
+        self._warn_of_empty_documents(_empty_rows(documents.matrix), len(codes))
+        return codes
+
+    def _words(self) -> WordCodes:
+        """The codes of every word this model can encode (built once)."""
+        words = getattr(self, "_word_codes", None)
+        if words is None:
+            extra = None
+            if getattr(self, "extra_codes_", None) is not None:
+                extra = (
+                    self.extra_vocabulary_,
+                    dequantize_int8(
+                        self.extra_codes_,
+                        self.extra_code_scales_,
+                        self.extra_code_offsets_,
+                    ),
+                )
+            words = self._word_codes = WordCodes(
+                self.vocabulary_,
+                self.embedding_,
+                self.pooling_weights_,
+                self._unseen_weight(),
+                self.mean_,
+                self.components_,
+                self._quantized,
+                table=load_table_if_available(self.vectors),
+                extra=extra,
+            )
+        return words
+
+    def _unseen_weight(self) -> float | None:
+        weight = getattr(self, "unseen_weight_", None)
+        if weight is None and self.pooling_weights_ is not None:
+            # A model saved before unseen_weight_ existed: the nearest stand-in.
+            weight = float(self.pooling_weights_.max())
+        return weight
 
     def _pool(self, counts) -> np.ndarray:
-        return pool(
-            counts,
-            self.embedding_,
-            pooling=self.pooling,
-            word_weights=self.pooling_weights_,
-            common_component=self.common_component_,
+        return self._words().pool(
+            counts, pooling=self.pooling, common_component=self.common_component_
         )
 
+    def _warn_of_empty_documents(self, n_empty: int, n_documents: int) -> None:
+        if n_empty:
+            warnings.warn(
+                f"{n_empty} of the {n_documents} documents have no word this "
+                f"model can encode (a word of the table {str(self.vectors)!r}) "
+                "and are rows of zeros; check their language, lowercase and the "
+                "tokenizer",
+                UserWarning,
+                stacklevel=3,
+            )
+
     def transform(self, X):
-        """Pool the codes of each document's known tokens.
+        """Pool the codes of each document's words.
+
+        Every word of the table is encoded, not only those of the fit
+        documents: a word outside ``vocabulary_`` gets the same projection
+        ``(row - mean_) @ components_.T`` (and the same quantization) as the
+        fitted words, computed from the table when a batch first uses it and
+        remembered by the model; its pooling weight is ``unseen_weight_``. A
+        model loaded where its table is not encodes ``vocabulary_`` and the
+        extra words saved with it (see :meth:`save`); other tokens are ignored.
 
         Parameters
         ----------
         X : iterable of str, generator of str or pandas Series
-            Documents, consumed ``batch_size`` at a time. Tokens outside
-            ``vocabulary_`` are ignored; a document without a known token gets a
-            row of zeros (the code of the mean).
+            Documents, consumed ``batch_size`` at a time.
 
         Returns
         -------
         ndarray of shape (n_documents, rank_)
+            A document without a word the model can encode gets a row of
+            zeros (the code of the mean), and one ``UserWarning`` per call
+            says how many there are.
         """
         check_is_fitted(self)
         analyzer = self.build_analyzer()
+        lookup = self._words().lookup
         # A whole collection is remembered (a grid search rescores its folds);
         # the batches of a long stream would only evict it.
         remember = hasattr(X, "__len__") and len(X) <= self.batch_size
-        codes = [
-            self._pool(
-                count_tokens(batch, analyzer, self.vocabulary_, remember=remember)
-            )
-            for batch in document_batches(X, self.batch_size)
-        ]
+        codes, n_empty = [], 0
+        for batch in document_batches(X, self.batch_size):
+            counts = count_tokens(batch, analyzer, lookup, remember=remember)
+            codes.append(self._pool(counts))
+            n_empty += _empty_rows(counts)
+        self._warn_of_empty_documents(n_empty, sum(map(len, codes)))
         if not codes:
             return np.zeros((0, self.rank_), dtype=self.embedding_.dtype)
         return np.concatenate(codes) if len(codes) > 1 else codes[0]
@@ -581,7 +666,7 @@ default="sif-weighted"
         )
 
     def transform_words(self, words) -> np.ndarray:
-        """Codes of single words.
+        """Codes of single words: any word :meth:`transform` encodes.
 
         Parameters
         ----------
@@ -590,49 +675,76 @@ default="sif-weighted"
         Returns
         -------
         ndarray of shape (n_words, rank_)
-            Unknown words get a row of zeros (the code of the mean).
+            Words the model cannot encode get a row of zeros (the code of the
+            mean).
         """
         check_is_fitted(self)
         words = check_documents(words, name="words")
-        rows = np.fromiter(
-            (self.vocabulary_.get(word, -1) for word in words),
-            dtype=np.int64,
-            count=len(words),
+        lookup = self._words().lookup
+        columns = np.fromiter(
+            map(lookup.get, words, repeat(-1)), dtype=np.int64, count=len(words)
         )
         codes = np.zeros((len(words), self.rank_), dtype=self.embedding_.dtype)
-        known = rows >= 0
-        codes[known] = self.embedding_[rows[known]]
+        known = columns >= 0
+        distinct, position = np.unique(columns[known], return_inverse=True)
+        codes[known] = self._words().gather(distinct)[0][position]
         return codes
 
-    def to_keyedvectors(self) -> KeyedVectors:
-        """The kept words and their codes as a gensim ``KeyedVectors``.
+    def to_keyedvectors(self, words=None) -> KeyedVectors:
+        """Words and their codes as a gensim ``KeyedVectors``.
+
+        Parameters
+        ----------
+        words : iterable of str, default=None
+            The words to include, any that :meth:`transform_words` encodes
+            (the others are left out); None: those of ``vocabulary_``.
 
         Returns
         -------
         KeyedVectors
-            ``rank_``-dim vectors, in the order of ``vocabulary_``.
+            ``rank_``-dim vectors, in the order of ``vocabulary_`` or of
+            ``words``.
         """
         check_is_fitted(self)
+        if words is None:
+            words, codes = list(self.vocabulary_), self.embedding_
+        else:
+            lookup = self._words().lookup
+            words = [
+                word
+                for word in dict.fromkeys(check_documents(words, name="words"))
+                if word in lookup
+            ]
+            codes = self.transform_words(words)
         keyed_vectors = KeyedVectors(
             vector_size=self.rank_, count=0, dtype=self.embedding_.dtype
         )
-        keyed_vectors.add_vectors(list(self.vocabulary_), self.embedding_)
+        keyed_vectors.add_vectors(words, codes)
         return keyed_vectors
 
-    def save(self, path: str | os.PathLike) -> None:
+    def save(self, path: str | os.PathLike, *, extra_words: int = EXTRA_WORDS) -> None:
         """Save the fitted model to a portable file that loading cannot run.
 
         The file is a zip of ``.npy`` arrays and a JSON description (format
         version, parameters, fitted scalars, vocabulary, SHA-256 checksum),
         written atomically: a crash mid-write leaves any earlier file intact.
         It holds everything ``transform`` needs, so it loads and transforms
-        without the vector table it was fitted on.
+        without the vector table it was fitted on: with the table at hand,
+        the loaded model encodes every word of it; without it, the words of
+        ``vocabulary_`` and the ``extra_words``.
 
         Parameters
         ----------
         path : str or path-like
             The file to write (any name; ``.npz`` is customary). Its folder must
             exist.
+        extra_words : int, default=100_000
+            How many of the table's most frequent words beyond ``vocabulary_``
+            to store the codes of, as int8 (``rank_`` bytes a word, plus the
+            word), for a loaded model to encode where the table is not. The
+            default makes a rank-25 movie-review model cover 99% of the
+            tokens of news text that the table covers (README, "Save, load,
+            export"); 0 stores none.
 
         Raises
         ------
@@ -656,7 +768,26 @@ default="sif-weighted"
         >>> bool((restored.transform(["good"]) == embedding.transform(["good"])).all())
         True
         """
-        save_estimator(self, path)
+        check_is_fitted(self)
+        save_estimator(self, path, self._extra_attributes(extra_words))
+
+    def _extra_attributes(self, n_words: int) -> dict:
+        """The int8 codes of the table's ``n_words`` most frequent words
+        beyond ``vocabulary_``, as the fitted attributes that store them."""
+        table = load_table_if_available(self.vectors)
+        if table is None:  # keep what a loaded model holds
+            return {}
+        words = frequent_words_beyond(self.vocabulary_, table, n_words)
+        if not words:
+            return dict.fromkeys(EXTRA_ATTRIBUTES)
+        levels, scales, offsets = quantize_int8(self.transform_words(words))
+        return dict(
+            zip(
+                EXTRA_ATTRIBUTES,
+                (Vocabulary.of_words(words), levels, scales, offsets),
+                strict=True,
+            )
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FactorizedEmbedding:
@@ -746,6 +877,7 @@ default="sif-weighted"
         # A copy: BaseEstimator may return the instance's own __dict__.
         state = dict(super().__getstate__())
         quantized = state.pop("_quantized", None)
+        state.pop("_word_codes", None)  # rebuilt when needed, with the table
         if "rank_" in state:
             if quantized is not None:
                 del state["embedding_"]
@@ -800,11 +932,21 @@ default="sif-weighted"
 def _check_fitted_shapes(embedding: FactorizedEmbedding, path) -> None:
     # The checksum catches corruption; this catches a file that is intact
     # but inconsistent, before it could fail deep inside transform.
+    for name in ("vocabulary_", "embedding_", "components_", "mean_", "rank_"):
+        if not hasattr(embedding, name):
+            raise ValueError(
+                f"cannot load the model file {str(path)!r}: it has no fitted "
+                f"attribute {name!r}"
+            )
     n_words = len(embedding.vocabulary_)
     n_dims = (
         np.shape(embedding.components_)[-1] if np.ndim(embedding.components_) else 0
     )
+    n_extra = len(getattr(embedding, "extra_vocabulary_", None) or ())
     expected = {
+        "extra_codes_": (n_extra, embedding.rank_),
+        "extra_code_scales_": (embedding.rank_,),
+        "extra_code_offsets_": (embedding.rank_,),
         "embedding_": (n_words, embedding.rank_),
         "components_": (embedding.rank_, n_dims),
         "mean_": (n_dims,),
@@ -812,7 +954,7 @@ def _check_fitted_shapes(embedding: FactorizedEmbedding, path) -> None:
         "common_component_": (embedding.rank_,),
     }
     for name, shape in expected.items():
-        value = getattr(embedding, name)
+        value = getattr(embedding, name, None)
         if value is not None and np.shape(value) != shape:
             raise ValueError(
                 f"cannot load the model file {str(path)!r}: {name} has shape "

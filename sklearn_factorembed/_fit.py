@@ -48,6 +48,7 @@ from ._text import (
     idf_weights,
     pool,
     sif_weights,
+    used_columns,
     zipf_counts,
 )
 from ._vectors import Table, Vocabulary
@@ -262,14 +263,7 @@ def pooled_documents(
     """The documents of ``counts`` (over the rows ``vectors``) pooled in the
     d-dim space, centred on ``mean`` and post-processed (``removed`` projected
     out), float64; from the rows of the words they use only."""
-    present = np.zeros(counts.shape[1], dtype=bool)
-    present[counts.indices] = True
-    used = np.flatnonzero(present)
-    column_of_row = np.cumsum(present) - 1
-    counts = sp.csr_matrix(
-        (counts.data, column_of_row[counts.indices], counts.indptr),
-        shape=(counts.shape[0], len(used)),
-    )
+    used, counts = used_columns(counts)
     return pool(
         counts,
         remove_directions(vectors[used], mean, removed),
@@ -400,13 +394,18 @@ def row_weights(
 
 
 def _pooling_weights(settings, statistics, word_counts, document_frequency):
+    """The pooling weights of the kept words, and that of any other word (the
+    weight of a word the fit corpus lacks: the largest idf, that of a
+    document frequency of 0, for tfidf; ``p(w) = 0``, weight 1, for sif)."""
     if settings.pooling == "tfidf":
         weights = idf_weights(document_frequency, statistics.n_documents)
+        unseen = idf_weights(np.zeros(1), statistics.n_documents)[0]
     elif settings.pooling in ("sif", "sif-weighted"):
         weights = sif_weights(word_counts)
+        unseen = 1.0
     else:
-        return None
-    return weights.astype(settings.dtype)
+        return None, None
+    return weights.astype(settings.dtype), float(unseen)
 
 
 def _check_rank(rank, n_words: int, n_dims: int, table: Table) -> None:
@@ -430,7 +429,7 @@ def fit_state(
     *,
     document_moments: Moments | None = None,
     sif_gram: np.ndarray | None = None,
-) -> tuple[dict, DocumentCounts | None]:
+) -> dict:
     """Fit the factors, codes and word weights from sums over the fit corpus.
 
     Parameters
@@ -453,10 +452,8 @@ def fit_state(
 
     Returns
     -------
-    attributes : dict
+    dict
         The fitted attributes of the estimator, by name.
-    kept_counts : DocumentCounts or None
-        ``documents`` restricted to the kept words (their vocabulary order).
     """
     if settings.pooling == "tfidf" and statistics is None:
         raise ValueError(
@@ -467,7 +464,7 @@ def fit_state(
     word_counts, document_frequency, weights = row_weights(
         statistics, rows, len(table), settings.weighting
     )
-    pooling_weights = _pooling_weights(
+    pooling_weights, unseen_weight = _pooling_weights(
         settings, statistics, word_counts, document_frequency
     )
     kept_counts = None if documents is None else documents.columns(rows)
@@ -498,9 +495,11 @@ def fit_state(
     return attributes | {
         "vocabulary_": factors.vocabulary,
         "pooling_weights_": pooling_weights,
+        "unseen_weight_": unseen_weight,
         "common_component_": None if common is None else common.astype(settings.dtype),
         "_corpus_statistics": statistics,
-    }, kept_counts
+        "_word_codes": None,  # built from the new codes when first needed
+    }
 
 
 def fit_directions(

@@ -129,7 +129,9 @@ def _checksum(metadata: dict, arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def save_estimator(estimator, path: str | os.PathLike) -> None:
+def save_estimator(
+    estimator, path: str | os.PathLike, extra_attributes: dict | None = None
+) -> None:
     """Write a fitted estimator's parameters and fitted state to ``path``.
 
     Parameters
@@ -141,6 +143,9 @@ def save_estimator(estimator, path: str | os.PathLike) -> None:
     path : str or path-like
         The file to write, replaced atomically if it exists; its folder must
         exist.
+    extra_attributes : dict, default=None
+        More attributes to store as fitted ones (names ending in ``_``), or to
+        store instead of the estimator's own.
 
     Raises
     ------
@@ -158,7 +163,9 @@ def save_estimator(estimator, path: str | os.PathLike) -> None:
     arrays: dict[str, np.ndarray] = {}
     attributes = {
         name: _encode_attribute(name, value, arrays)
-        for name, value in _fitted_attributes(estimator).items()
+        for name, value in (
+            _fitted_attributes(estimator) | (extra_attributes or {})
+        ).items()
     }
     metadata = {
         "format": FORMAT_NAME,
@@ -175,7 +182,10 @@ def save_estimator(estimator, path: str | os.PathLike) -> None:
             for array_name, array in arrays.items():
                 with archive.open(f"{array_name}.npy", "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, array, allow_pickle=False)
-            archive.writestr(_METADATA, json.dumps(metadata))
+            # The words of the vocabularies compress about threefold.
+            archive.writestr(
+                _METADATA, json.dumps(metadata), compress_type=zipfile.ZIP_DEFLATED
+            )
 
     replace_atomically(path, write)
 

@@ -46,6 +46,15 @@ class Int8Codes:
     def dequantize(self, dtype=np.float32) -> np.ndarray:
         return dequantize_int8(self.levels, self.scales, self.offsets, dtype=dtype)
 
+    def round(self, codes: np.ndarray) -> np.ndarray:
+        """Other codes as these levels store them: each entry rounded to its
+        column's nearest level (clipped to the levels' range), float64."""
+        scales = self.scales.astype(np.float64)
+        levels = np.zeros_like(codes, dtype=np.float64)
+        np.divide(codes - self.offsets, scales, out=levels, where=scales > 0)
+        levels = np.clip(np.rint(levels), -128, 127).astype(np.int8)
+        return dequantize_int8(levels, self.scales, self.offsets, dtype=np.float64)
+
     @property
     def nbytes(self) -> int:
         return self.levels.nbytes + self.scales.nbytes + self.offsets.nbytes
@@ -68,6 +77,21 @@ class ProductCodes:
 
     def dequantize(self, dtype=np.float32) -> np.ndarray:
         return dequantize_product(self.indices, self.codebooks, dtype=dtype)
+
+    def round(self, codes: np.ndarray) -> np.ndarray:
+        """Other codes as these codebooks store them: each group of columns
+        replaced by its nearest centroid among those the stored codes use (a
+        small group's codebook is padded with rows no code uses), float64."""
+        n_subvectors, _, width = self.codebooks.shape
+        indices = np.empty((len(codes), n_subvectors), dtype=np.intp)
+        for group in range(n_subvectors):
+            centroids = np.unique(self.indices[:, group])
+            nearest = pairwise_distances_argmin(
+                codes[:, group * width : (group + 1) * width],
+                self.codebooks[group, centroids].astype(np.float64),
+            )
+            indices[:, group] = centroids[nearest]
+        return dequantize_product(indices, self.codebooks, dtype=np.float64)
 
     @property
     def nbytes(self) -> int:

@@ -10,7 +10,7 @@ factorization and of pooling.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import chain, islice, repeat
@@ -171,11 +171,60 @@ def build_analyzer(
     return Analyzer(lowercase, token_pattern, tokenizer)
 
 
-def _joined_token_rows(text: str, analyzer: Analyzer, vocabulary: dict[str, int]):
-    tokens = re.findall(analyzer.token_pattern, text)
-    rows = np.fromiter(
-        map(vocabulary.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens)
+@dataclass(frozen=True, eq=False)
+class ChainedVocabulary:
+    """The columns of the words of ``first``, then of the other words of
+    ``second`` after them (at ``len(first)`` + their column in ``second``).
+
+    Counting over it looks every token up in the small ``first`` (a model's
+    fit words) and only the rest in the large ``second`` (its whole table).
+
+    Examples
+    --------
+    >>> vocabulary = ChainedVocabulary({"b": 0}, {"a": 0, "b": 1})
+    >>> vocabulary.get("b"), vocabulary.get("a"), vocabulary.get("c", -1)
+    (0, 1, -1)
+    """
+
+    first: Mapping[str, int]
+    second: Mapping[str, int]
+
+    def __len__(self) -> int:
+        return len(self.first) + len(self.second)
+
+    def __contains__(self, word) -> bool:
+        return word in self.first or word in self.second
+
+    def get(self, word, default=None):
+        column = self.first.get(word)
+        if column is None:
+            column = self.second.get(word)
+            return default if column is None else len(self.first) + column
+        return column
+
+    @property
+    def fingerprint(self) -> str | None:
+        return fingerprint(self.first, self.second)
+
+
+def _token_rows(tokens: list[str], vocabulary) -> np.ndarray:
+    """The column of each token in ``vocabulary``, -1 for unknown tokens."""
+    if not isinstance(vocabulary, ChainedVocabulary):
+        return np.fromiter(
+            map(vocabulary.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens)
+        )
+    rows = _token_rows(tokens, vocabulary.first)
+    unknown = np.flatnonzero(rows < 0)
+    found = _token_rows(
+        list(map(tokens.__getitem__, unknown.tolist())), vocabulary.second
     )
+    rows[unknown[found >= 0]] = found[found >= 0] + len(vocabulary.first)
+    return rows
+
+
+def _joined_token_rows(text: str, analyzer: Analyzer, vocabulary):
+    tokens = re.findall(analyzer.token_pattern, text)
+    rows = _token_rows(tokens, vocabulary)
     # Separators are out-of-vocabulary tokens: look for them among those only.
     unknown = np.flatnonzero(rows < 0)
     is_separator = np.fromiter(
@@ -193,11 +242,7 @@ def _per_document_token_rows(documents, analyzer, vocabulary):
             map(len, tokens_per_document), dtype=np.int64, count=len(documents)
         )
         boundaries = np.concatenate(([0], np.cumsum(lengths)))
-        rows = np.fromiter(
-            map(vocabulary.get, chain.from_iterable(tokens_per_document), repeat(-1)),
-            dtype=np.int64,
-            count=int(boundaries[-1]),
-        )
+        rows = _token_rows(list(chain.from_iterable(tokens_per_document)), vocabulary)
     except TypeError as error:  # only a user's tokenizer can cause this
         raise TypeError(
             f"the tokenizer must return a list of str tokens per document ({error})"
@@ -268,7 +313,7 @@ def count_tokens(
     documents : list of str
     analyzer : callable
         From a document to its tokens, as :func:`build_analyzer` returns.
-    vocabulary : dict of str to int
+    vocabulary : dict of str to int or ChainedVocabulary
         Token -> column.
     remember : bool, default=False
         Keep the counts in a process cache, keyed by the documents, the
@@ -507,6 +552,26 @@ def sif_weights(word_counts: np.ndarray, smoothing: float = SIF_SMOOTHING):
     weights = word_counts / total if total > 0 else np.zeros(len(word_counts))
     weights += smoothing
     return np.divide(smoothing, weights, out=weights)
+
+
+def used_columns(counts: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The columns ``counts`` uses, sorted, and ``counts`` over those only.
+
+    Examples
+    --------
+    >>> used, compact = used_columns(sp.csr_matrix([[0.0, 2.0, 0.0, 1.0]]))
+    >>> used, compact.toarray()
+    (array([1, 3]), array([[2., 1.]]))
+    """
+    present = np.zeros(counts.shape[1], dtype=bool)
+    present[counts.indices] = True
+    used = np.flatnonzero(present)
+    column_of_row = np.cumsum(present) - 1
+    compact = sp.csr_matrix(
+        (counts.data, column_of_row[counts.indices], counts.indptr),
+        shape=(counts.shape[0], len(used)),
+    )
+    return used, compact
 
 
 def pool(

@@ -901,3 +901,25 @@ def load_table(source: str | os.PathLike | KeyedVectors) -> Table:
     key = source_key(source)
     name = "KeyedVectors" if isinstance(source, KeyedVectors) else str(source)
     return Table(keyed_vectors, name, None if key is None else fingerprint(key))
+
+
+def load_table_if_available(source: str | os.PathLike | KeyedVectors) -> Table | None:
+    """The :class:`Table` of ``source`` if it can be had without a network: a
+    ``KeyedVectors``, the built-in GloVe, a gensim-data model already
+    downloaded, or an existing file; None otherwise (e.g. a model loaded on a
+    machine that lacks its table file). A file that exists but is malformed
+    still raises."""
+    if isinstance(source, str) and source in GENSIM_DATA_MODELS:
+        import gensim.downloader
+
+        if not Path(gensim.downloader.BASE_DIR, source).is_dir():
+            return None
+    elif isinstance(source, (str, os.PathLike)) and not (
+        isinstance(source, str) and source == DEFAULT_VECTORS
+    ):
+        if not Path(source).expanduser().is_file():
+            return None
+    try:
+        return load_table(source)
+    except ImportError:  # the package of the built-in table is not installed
+        return None
