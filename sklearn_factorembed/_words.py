@@ -17,7 +17,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._cache import cached
-from ._factorize import encode
 from ._quantize import Int8Codes, ProductCodes
 from ._text import ChainedVocabulary, pool, used_columns
 from ._vectors import Table, Vocabulary
@@ -144,8 +143,12 @@ class WordCodes:
             code_of_row = self._code_of_table_row
             new = table_rows[code_of_row[table_rows] < 0]
             if len(new):
-                codes = encode(
-                    self._table.vectors[new], self._mean, self._components, np.float64
+                # In float64 with einsum's plain loops rather than BLAS, whose
+                # blocking depends on the number of rows: a word's code does
+                # not depend on the batch it was first met in.
+                vectors = np.asarray(self._table.vectors[new], dtype=np.float64)
+                codes = np.einsum(
+                    "wd,rd->wr", vectors - self._mean, self._components.astype(float)
                 )
                 if self._quantized is not None:
                     codes = self._quantized.round(codes)

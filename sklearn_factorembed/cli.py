@@ -14,6 +14,7 @@ import os
 import re
 import stat
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -223,7 +224,10 @@ def _load_model(path: str) -> FactorizedEmbedding:
     """
     try:
         embedding = FactorizedEmbedding.load(path)
-        embedding.transform([next(iter(embedding.vocabulary_), "")])
+        with warnings.catch_warnings():
+            # The word may not be a token of its own (it may hold a space).
+            warnings.simplefilter("ignore", UserWarning)
+            embedding.transform([next(iter(embedding.vocabulary_), "")])
     except AttributeError as error:
         if isinstance(error, NotFittedError):  # no fitted attribute at all
             problem = str(error)
