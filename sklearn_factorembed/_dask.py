@@ -43,7 +43,7 @@ def _partition_statistics(embedding: FactorizedEmbedding, partition):
     # An empty partition adds nothing.
     if len(partition) == 0:
         return None
-    vocabulary = load_table(embedding.vectors).vocabulary
+    vocabulary = load_table(embedding.vectors).lookup
     statistics, _ = count_corpus(
         partition, embedding.build_analyzer(), vocabulary, embedding.batch_size
     )

@@ -464,7 +464,7 @@ default="sif-weighted"
             statistics, documents = count_corpus(
                 X,
                 self.build_analyzer(),
-                load_table(self.vectors).vocabulary,
+                load_table(self.vectors).lookup,
                 self.batch_size,
             )
         if self.supervised:

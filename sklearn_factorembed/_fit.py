@@ -164,7 +164,7 @@ def select_rows(
 
 def _rows_of_words(table: Table, words) -> np.ndarray:
     words = check_documents(words, name="vocabulary")
-    lookup = table.vocabulary
+    lookup = table.lookup
     rows = np.array(
         sorted({lookup[word] for word in words if word in lookup}), dtype=np.int64
     )

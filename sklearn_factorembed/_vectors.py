@@ -873,19 +873,53 @@ class Table:
         return len(self.keyed_vectors.index_to_key)
 
     @property
+    def lookup(self) -> TableLookup:
+        """The word -> row lookup of the table (its ``key_to_index``), with
+        the table's fingerprint: what documents are counted over."""
+        return TableLookup(self.keyed_vectors.key_to_index, self.fingerprint)
+
+    @property
     def vocabulary(self) -> Vocabulary:
-        """The word -> row mapping of the whole table, read-only.
+        """The word -> row mapping of the whole table as a read-only
+        ``Vocabulary``, the ``vocabulary_`` of a model keeping every word.
 
         Built once per table and cached like the table, so that fits keeping
-        every word (400,000 for GloVe) share it rather than each copy
-        ``key_to_index``.
+        every word (400,000 for GloVe) share it.
         """
         return _whole_vocabulary(self)
 
 
+class TableLookup:
+    """A table's word -> row dict, read through, with a fingerprint.
+
+    ``get`` is the dict's own method, so that counting tokens over it runs at
+    the speed of a dict; no copy of the table's words is made.
+    """
+
+    __slots__ = ("get", "_rows", "fingerprint")
+
+    def __init__(self, rows: dict[str, int], digest: str | None):
+        self._rows = rows
+        self.get = rows.get
+        self.fingerprint = None if digest is None else fingerprint(digest, "lookup")
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, word) -> bool:
+        return word in self._rows
+
+    def __getitem__(self, word) -> int:
+        return self._rows[word]
+
+
 @cached("table-vocabularies", maxsize=4, key=lambda table: (table,))
 def _whole_vocabulary(table: Table) -> Vocabulary:
-    return Vocabulary.of_words(table.words, fingerprint(table))
+    # From key_to_index, whose int objects it shares, not from a new range.
+    vocabulary = Vocabulary(table.keyed_vectors.key_to_index)
+    if table.fingerprint is not None:
+        vocabulary._fingerprint = fingerprint(table)
+    return vocabulary
 
 
 def load_table(source: str | os.PathLike | KeyedVectors) -> Table:

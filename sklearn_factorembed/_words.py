@@ -27,7 +27,7 @@ def _code_of_table_row(vocabulary: Vocabulary, table: Table) -> np.ndarray:
     """For each row of ``table``, the row of its word in ``vocabulary`` (-1 if
     not in it), read-only; shared by the models fitted on the same words."""
     table_rows = np.fromiter(
-        map(table.vocabulary.get, vocabulary, repeat(-1)),
+        map(table.lookup.get, vocabulary, repeat(-1)),
         dtype=np.int64,
         count=len(vocabulary),
     )
@@ -87,7 +87,7 @@ class WordCodes:
         self._unseen_weight = unseen_weight
         self._n_fitted = len(vocabulary)
         if table is not None:
-            self.lookup = ChainedVocabulary(vocabulary, table.vocabulary)
+            self.lookup = ChainedVocabulary(vocabulary, table.lookup)
         elif extra is not None and len(extra[0]):
             extra_vocabulary, extra_codes = extra
             words = list(vocabulary) + [

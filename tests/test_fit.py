@@ -550,7 +550,7 @@ def test_refit_counts_the_documents_once_and_shares_them_read_only(
     counts = clone(first).set_params(rank=3).fit_transform(small_corpus)
     assert len(calls) == 1
     assert counts.shape == (len(small_corpus), 3)
-    vocabulary = load_table(small_table_path).vocabulary
+    vocabulary = load_table(small_table_path).lookup
     _, documents = _text.count_corpus(
         small_corpus, first.build_analyzer(), vocabulary, first.batch_size
     )
