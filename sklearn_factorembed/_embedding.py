@@ -9,8 +9,6 @@ of its own.
 from __future__ import annotations
 
 import os
-import warnings
-from itertools import repeat
 from numbers import Integral
 
 import numpy as np
@@ -41,8 +39,7 @@ from ._postprocess import POSTPROCESSINGS
 from ._quantize import (
     QUANTIZATIONS,
     STORED_ATTRIBUTES,
-    dequantize_int8,
-    quantize_int8,
+    StoredArray,
     stored_codes,
 )
 from ._text import (
@@ -58,19 +55,11 @@ from ._text import (
     count_tokens,
     document_batches,
 )
-from ._vectors import DEFAULT_VECTORS, Vocabulary, load_table, load_table_if_available
-from ._words import WordCodes, frequent_words_beyond
+from ._vectors import DEFAULT_VECTORS, load_table
+from ._words import EXTRA_ATTRIBUTES, WordCodes, warn_of_empty_documents
 
 SPACES = ("codes", "reconstructed")
 EXTRA_WORDS = 100_000
-# The fitted attributes of a saved model's extra words, in the order of
-# quantize_int8's results after the words.
-EXTRA_ATTRIBUTES = (
-    "extra_vocabulary_",
-    "extra_codes_",
-    "extra_code_scales_",
-    "extra_code_offsets_",
-)
 SUBSPACES = ("documents", "words")
 
 
@@ -499,17 +488,13 @@ default="sif-weighted"
     def partial_fit(self, X, y=None):
         """Add the documents ``X`` to the fit corpus and refit the factors.
 
-        The corpus statistics (token counts and document frequencies over the
-        table) are sums, kept from call to call, so fitting a corpus batch by
-        batch gives the vocabulary, word weights and word factors that ``fit``
-        gives on the concatenation, in memory bounded by a batch. What needs
-        the documents themselves, pooled with the final word weights, is
-        learned from the documents of the latest call only: the documents'
-        directions of ``subspace="documents"`` and the common component of
-        ``pooling="sif"`` (keep the last batch large enough to estimate them,
-        or set ``subspace="words"`` for factors equal to ``fit``'s).
-        Each call refits the factors, so the rank must not exceed the words
-        counted so far.
+        The corpus statistics (token counts and document frequencies) are sums
+        kept from call to call, so batch by batch gives the vocabulary, word
+        weights and word factors of ``fit`` on the concatenation, in memory
+        bounded by a batch. What needs the documents themselves is learned
+        from the latest call only: the directions of ``subspace="documents"``
+        and sif's common component (set ``subspace="words"`` for factors equal
+        to ``fit``'s). The rank must not exceed the words counted so far.
 
         Parameters
         ----------
@@ -548,58 +533,19 @@ default="sif-weighted"
         if documents is None:
             raise ValueError("fit_transform needs documents; X is None")
         codes = self._pool(self._words().over_lookup(documents.matrix))
-        self._warn_of_empty_documents(_empty_rows(documents.matrix), len(codes))
+        warn_of_empty_documents(_empty_rows(documents.matrix), len(codes), self.vectors)
         return codes
 
     def _words(self) -> WordCodes:
         """The codes of every word this model can encode (built once)."""
-        words = getattr(self, "_word_codes", None)
-        if words is None:
-            extra = None
-            if getattr(self, "extra_codes_", None) is not None:
-                extra = (
-                    self.extra_vocabulary_,
-                    dequantize_int8(
-                        self.extra_codes_,
-                        self.extra_code_scales_,
-                        self.extra_code_offsets_,
-                    ),
-                )
-            words = self._word_codes = WordCodes(
-                self.vocabulary_,
-                self.embedding_,
-                self.pooling_weights_,
-                self._unseen_weight(),
-                self.mean_,
-                self.components_,
-                self._quantized,
-                table=load_table_if_available(self.vectors),
-                extra=extra,
-            )
-        return words
-
-    def _unseen_weight(self) -> float | None:
-        weight = getattr(self, "unseen_weight_", None)
-        if weight is None and self.pooling_weights_ is not None:
-            # A model saved before unseen_weight_ existed: the nearest stand-in.
-            weight = float(self.pooling_weights_.max())
-        return weight
+        if getattr(self, "_word_codes", None) is None:
+            self._word_codes = WordCodes.of_model(self, self._quantized)
+        return self._word_codes
 
     def _pool(self, counts) -> np.ndarray:
         return self._words().pool(
             counts, pooling=self.pooling, common_component=self.common_component_
         )
-
-    def _warn_of_empty_documents(self, n_empty: int, n_documents: int) -> None:
-        if n_empty:
-            warnings.warn(
-                f"{n_empty} of the {n_documents} documents have no word this "
-                f"model can encode (a word of the table {str(self.vectors)!r}) "
-                "and are rows of zeros; check their language, lowercase and the "
-                "tokenizer",
-                UserWarning,
-                stacklevel=3,
-            )
 
     def transform(self, X):
         """Pool the codes of each document's words.
@@ -635,7 +581,7 @@ default="sif-weighted"
             counts = count_tokens(batch, analyzer, lookup, remember=remember)
             codes.append(self._pool(counts))
             n_empty += _empty_rows(counts)
-        self._warn_of_empty_documents(n_empty, sum(map(len, codes)))
+        warn_of_empty_documents(n_empty, sum(map(len, codes)), self.vectors)
         if not codes:
             return np.zeros((0, self.rank_), dtype=self.embedding_.dtype)
         return np.concatenate(codes) if len(codes) > 1 else codes[0]
@@ -679,16 +625,7 @@ default="sif-weighted"
             mean).
         """
         check_is_fitted(self)
-        words = check_documents(words, name="words")
-        lookup = self._words().lookup
-        columns = np.fromiter(
-            map(lookup.get, words, repeat(-1)), dtype=np.int64, count=len(words)
-        )
-        codes = np.zeros((len(words), self.rank_), dtype=self.embedding_.dtype)
-        known = columns >= 0
-        distinct, position = np.unique(columns[known], return_inverse=True)
-        codes[known] = self._words().gather(distinct)[0][position]
-        return codes
+        return self._words().codes_of(check_documents(words, name="words"))
 
     def to_keyedvectors(self, words=None) -> KeyedVectors:
         """Words and their codes as a gensim ``KeyedVectors``.
@@ -725,13 +662,11 @@ default="sif-weighted"
     def save(self, path: str | os.PathLike, *, extra_words: int = EXTRA_WORDS) -> None:
         """Save the fitted model to a portable file that loading cannot run.
 
-        The file is a zip of ``.npy`` arrays and a JSON description (format
-        version, parameters, fitted scalars, vocabulary, SHA-256 checksum),
-        written atomically: a crash mid-write leaves any earlier file intact.
-        It holds everything ``transform`` needs, so it loads and transforms
-        without the vector table it was fitted on: with the table at hand,
-        the loaded model encodes every word of it; without it, the words of
-        ``vocabulary_`` and the ``extra_words``.
+        A zip of ``.npy`` arrays and a JSON description (format version,
+        parameters, fitted scalars, vocabulary, SHA-256 checksum), written
+        atomically. A loaded model transforms without the table it was fitted
+        on: with the table at hand it encodes every word of it, without it the
+        words of ``vocabulary_`` and the ``extra_words``.
 
         Parameters
         ----------
@@ -769,25 +704,10 @@ default="sif-weighted"
         True
         """
         check_is_fitted(self)
-        save_estimator(self, path, self._extra_attributes(extra_words))
-
-    def _extra_attributes(self, n_words: int) -> dict:
-        """The int8 codes of the table's ``n_words`` most frequent words
-        beyond ``vocabulary_``, as the fitted attributes that store them."""
-        table = load_table_if_available(self.vectors)
-        if table is None:  # keep what a loaded model holds
-            return {}
-        words = frequent_words_beyond(self.vocabulary_, table, n_words)
-        if not words:
-            return dict.fromkeys(EXTRA_ATTRIBUTES)
-        levels, scales, offsets = quantize_int8(self.transform_words(words))
-        return dict(
-            zip(
-                EXTRA_ATTRIBUTES,
-                (Vocabulary.of_words(words), levels, scales, offsets),
-                strict=True,
-            )
-        )
+        extra = dict.fromkeys(EXTRA_ATTRIBUTES)
+        if extra_words > 0:
+            extra = self._words().extra_attributes(extra_words)
+        save_estimator(self, path, extra)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FactorizedEmbedding:
@@ -894,28 +814,11 @@ default="sif-weighted"
         if self._quantized is not None:
             self.embedding_ = self._quantized.dequantize(self.components_.dtype)
 
-    def _stored(self, name: str):
-        check_is_fitted(self)
-        if self._quantized is None:
-            return None
-        return self._quantized.stored_attributes()[name]
-
-    quantized_codes_ = property(
-        lambda self: self._stored("quantized_codes_"),
-        doc="With ``quantization``, the stored word codes (see the class docs).",
-    )
-    code_scales_ = property(
-        lambda self: self._stored("code_scales_"),
-        doc='With ``quantization="int8"``, the step of each code column.',
-    )
-    code_offsets_ = property(
-        lambda self: self._stored("code_offsets_"),
-        doc='With ``quantization="int8"``, the value of level 0 of each column.',
-    )
-    codebooks_ = property(
-        lambda self: self._stored("codebooks_"),
-        doc='With ``quantization="pq"``, the centroids of each group of columns.',
-    )
+    # The arrays the quantized codes store, documented with the attributes.
+    quantized_codes_ = StoredArray()
+    code_scales_ = StoredArray()
+    code_offsets_ = StoredArray()
+    codebooks_ = StoredArray()
 
     @property
     def _n_features_out(self):

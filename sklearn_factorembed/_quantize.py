@@ -150,6 +150,27 @@ def quantize(
     )
 
 
+class StoredArray:
+    """A model's read-only view of one array its quantized codes store (the
+    attribute's name, one of ``STORED_ATTRIBUTES``): None when the model's
+    codes are not quantized, or not quantized that way.
+
+    The model keeps its quantized-codes object (or None) as ``_quantized``.
+    """
+
+    def __set_name__(self, owner, name: str):
+        self.name = name
+
+    def __get__(self, model, owner=None):
+        if model is None:
+            return self
+        if not hasattr(model, "_quantized"):
+            raise AttributeError(f"{self.name!r}: the model is not fitted")
+        if model._quantized is None:
+            return None
+        return model._quantized.stored_attributes()[self.name]
+
+
 def stored_codes(attributes: dict) -> Int8Codes | ProductCodes | None:
     """The quantized codes stored in ``attributes`` (as
     ``stored_attributes`` gives them), or None when they hold none."""

@@ -11,15 +11,25 @@ vocabulary and the extra words saved with the model.
 from __future__ import annotations
 
 import threading
+import warnings
 from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
 
 from ._cache import cached
-from ._quantize import Int8Codes, ProductCodes
+from ._quantize import Int8Codes, ProductCodes, dequantize_int8, quantize_int8
 from ._text import ChainedVocabulary, pool, used_columns
-from ._vectors import Table, Vocabulary
+from ._vectors import Table, Vocabulary, load_table_if_available
+
+# The fitted attributes of the extra words a saved model holds, in the order of
+# quantize_int8's results after the words.
+EXTRA_ATTRIBUTES = (
+    "extra_vocabulary_",
+    "extra_codes_",
+    "extra_code_scales_",
+    "extra_code_offsets_",
+)
 
 
 @cached("word-rows", maxsize=16, key=lambda vocabulary, table: (vocabulary, table))
@@ -106,6 +116,66 @@ class WordCodes:
             )
         # The code row of each table row, once needed (-1: not encoded yet).
         self._code_of_table_row = None
+
+    @classmethod
+    def of_model(cls, model, quantized: Int8Codes | ProductCodes | None) -> WordCodes:
+        """The word codes of a fitted ``FactorizedEmbedding`` (read through its
+        fitted attributes), with its table if that can be had offline, else
+        with the extra words it was saved with."""
+        extra = None
+        if getattr(model, "extra_codes_", None) is not None:
+            extra = (
+                model.extra_vocabulary_,
+                dequantize_int8(
+                    model.extra_codes_,
+                    model.extra_code_scales_,
+                    model.extra_code_offsets_,
+                ),
+            )
+        unseen_weight = getattr(model, "unseen_weight_", None)
+        if unseen_weight is None and model.pooling_weights_ is not None:
+            # A model saved before unseen_weight_ existed: the nearest stand-in.
+            unseen_weight = float(model.pooling_weights_.max())
+        return cls(
+            model.vocabulary_,
+            model.embedding_,
+            model.pooling_weights_,
+            unseen_weight,
+            model.mean_,
+            model.components_,
+            quantized,
+            table=load_table_if_available(model.vectors),
+            extra=extra,
+        )
+
+    def codes_of(self, words: list[str]) -> np.ndarray:
+        """The codes of ``words``; zeros for those it cannot encode."""
+        columns = np.fromiter(
+            map(self.lookup.get, words, repeat(-1)), dtype=np.int64, count=len(words)
+        )
+        codes = np.zeros((len(words), self._codes.shape[1]), dtype=self._codes.dtype)
+        known = columns >= 0
+        distinct, position = np.unique(columns[known], return_inverse=True)
+        codes[known] = self.gather(distinct)[0][position]
+        return codes
+
+    def extra_attributes(self, n_words: int) -> dict:
+        """The int8 codes of the table's ``n_words`` most frequent words beyond
+        the fit words, as the fitted attributes that store them in a model
+        file; none without the table (what a loaded model holds is kept)."""
+        if self._table is None:
+            return {}
+        words = frequent_words_beyond(self.lookup.first, self._table, n_words)
+        if not words:
+            return dict.fromkeys(EXTRA_ATTRIBUTES)
+        levels, scales, offsets = quantize_int8(self.codes_of(words))
+        return dict(
+            zip(
+                EXTRA_ATTRIBUTES,
+                (Vocabulary.of_words(words), levels, scales, offsets),
+                strict=True,
+            )
+        )
 
     @property
     def n_words(self) -> int:
@@ -204,3 +274,16 @@ def frequent_words_beyond(
     most frequent first) that are not in ``vocabulary``."""
     rows = np.flatnonzero(_code_of_table_row(vocabulary, table) < 0)[:n_words]
     return [table.words[row] for row in rows.tolist()]
+
+
+def warn_of_empty_documents(n_empty: int, n_documents: int, source) -> None:
+    """One warning for the ``n_empty`` of ``n_documents`` documents without a
+    word the model of the table ``source`` can encode."""
+    if n_empty:
+        warnings.warn(
+            f"{n_empty} of the {n_documents} documents have no word this model "
+            f"can encode (a word of the table {str(source)!r}) and are rows of "
+            "zeros; check their language, lowercase and the tokenizer",
+            UserWarning,
+            stacklevel=4,
+        )

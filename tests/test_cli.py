@@ -62,7 +62,7 @@ def _model_without(attribute: str, path: Path) -> Path:
     embedding = FactorizedEmbedding(LEE, rank=3, vocabulary="all", weighting=None)
     embedding.fit()
     delattr(embedding, attribute)
-    embedding.save(path)
+    embedding.save(path, extra_words=0)
     return path
 
 
