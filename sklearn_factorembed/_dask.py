@@ -133,8 +133,8 @@ def fit_dask(embedding: FactorizedEmbedding, documents) -> FactorizedEmbedding:
     fit_settings(embedding)  # validates the parameters before any work
     if embedding.supervised:
         raise ValueError(
-            "fit_dask does not support supervised=True: the discriminants need "
-            "every labelled document at once; use embedding.fit(X, y)"
+            f"fit_dask does not support supervised={embedding.supervised!r}: it "
+            "needs every labelled document at once; use embedding.fit(X, y)"
         )
     partitions = _collection(documents).to_delayed()
 

@@ -9,7 +9,7 @@ of its own.
 from __future__ import annotations
 
 import os
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from gensim.models import KeyedVectors
@@ -60,6 +60,7 @@ from ._words import EXTRA_ATTRIBUTES, WordCodes, warn_of_empty_documents
 
 SPACES = ("codes", "reconstructed")
 EXTRA_WORDS = 100_000
+TUNE_ALPHA = 1e-4
 SUBSPACES = ("documents", "words")
 
 
@@ -217,16 +218,35 @@ default="sif-weighted"
         without documents, ``"documents"`` falls back to ``"words"``; with
         ``partial_fit``, the documents are those of the latest call, and with
         ``pooling="sif"`` the common component is removed afterwards.
-    supervised : bool, default=False
-        Let ``fit(X, y)`` use the labels: the first directions are Fisher's
-        discriminants (LDA, at most ``n_classes - 1``) of the fit documents
-        pooled in the d-dim (post-processed) space, the others the top weighted
-        variance directions orthogonal to them. The subspace then keeps what
-        separates the classes as well as what carries the most variance; in a
-        Pipeline or a grid search only the training folds' labels are seen.
-        With ``subspace="documents"`` the variance part is the documents'. It
-        always uses the covariance solver, and a float ``rank`` is resolved on
-        the unsupervised spectrum of the words.
+    supervised : bool, "lda" or "tune", default=False
+        Let ``fit(X, y)`` use the labels. ``True`` (also spelled ``"lda"``):
+        the first directions are Fisher's discriminants (LDA, at most
+        ``n_classes - 1``) of the fit documents pooled in the d-dim
+        (post-processed) space, the others the top weighted variance
+        directions orthogonal to them (with ``subspace="documents"``, the
+        documents'); it uses the covariance solver, and a float ``rank`` is
+        resolved on the unsupervised spectrum of the words. ``"tune"``: the
+        directions are the unsupervised ones, and the codes of the fit words
+        are then tuned to the labels: an offset per word is learned jointly
+        with a linear head (logistic, or softmax for more classes) on the
+        pooled codes by L-BFGS, with a pull of strength ``tune_alpha`` toward
+        the pretrained codes (see ``benchmarks/tuning.py``). The head is only a
+        means: ``transform`` returns the pooled tuned codes. Words absent from
+        the fit documents keep their pretrained codes. ``fit_transform``
+        returns the tuned codes of the fit documents themselves (the in-fold
+        codes a Pipeline trains on; ``benchmarks/tuning.py`` measures that
+        they cost no held-out accuracy against cross-fitted ones). Not with
+        ``pooling="max"``, ``partial_fit`` or ``fit_dask``. In a Pipeline or
+        a grid search only the training folds' labels are seen.
+    tune_alpha : float, default=1e-4
+        With ``supervised="tune"``: the strength of the pull toward the
+        pretrained codes (an L2 penalty on the offsets, against the mean
+        cross-entropy of the head); the larger, the closer the codes stay.
+    tune_max_iter : int, default=200
+        With ``supervised="tune"``: the iteration cap of L-BFGS, which
+        otherwise stops when the loss no longer decreases.
+    verbose : int, default=0
+        Print the tuning loss every 10 iterations when positive.
     lowercase : bool, default=True
         Lower-case documents before tokenizing (GloVe is lower case; word2vec's
         Google News table is not).
@@ -365,7 +385,10 @@ default="sif-weighted"
         "postprocess": [StrOptions(set(POSTPROCESSINGS)), None],
         "n_removed": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "subspace": [StrOptions(set(SUBSPACES))],
-        "supervised": ["boolean"],
+        "supervised": ["boolean", StrOptions({"lda", "tune"})],
+        "tune_alpha": [Interval(Real, 0, None, closed="neither")],
+        "tune_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
         "lowercase": ["boolean"],
         "token_pattern": [str],
         "tokenizer": [callable, None],
@@ -397,6 +420,9 @@ default="sif-weighted"
         pq_subvectors=None,
         random_state=None,
         batch_size=10_000,
+        tune_alpha=TUNE_ALPHA,
+        tune_max_iter=200,
+        verbose=0,
     ):
         self.vectors = vectors
         self.rank = rank
@@ -416,6 +442,9 @@ default="sif-weighted"
         self.pq_subvectors = pq_subvectors
         self.random_state = random_state
         self.batch_size = batch_size
+        self.tune_alpha = tune_alpha
+        self.tune_max_iter = tune_max_iter
+        self.verbose = verbose
 
     def build_analyzer(self) -> Analyzer:
         """Return the function that turns one document into its tokens.
@@ -439,12 +468,12 @@ default="sif-weighted"
         with ``partial``); return its counts over the table's words."""
         if self.supervised and partial:
             raise ValueError(
-                "partial_fit does not support supervised=True: the discriminants "
-                "need every labelled document at once; use fit(X, y)"
+                f"partial_fit does not support supervised={self.supervised!r}: it "
+                "needs every labelled document at once; use fit(X, y)"
             )
         if self.supervised and (X is None or y is None):
             raise ValueError(
-                "supervised=True learns directions that separate the classes of "
+                f"supervised={self.supervised!r} learns from the classes of "
                 f"the fit documents; pass documents and their labels, fit(X, y) "
                 f"(got {'X=None' if X is None else 'y=None'})"
             )

@@ -51,6 +51,7 @@ from ._text import (
     used_columns,
     zipf_counts,
 )
+from ._tune import pooling_matrix, tune_codes
 from ._vectors import Table, Vocabulary
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -68,12 +69,15 @@ class FitSettings:
     postprocess: str | None
     n_removed: int | str
     subspace: str
-    supervised: bool
+    supervised: bool | str
     dtype: np.dtype
     quantization: str | None
     pq_subvectors: int | None
     random_state: object
     batch_size: int
+    tune_alpha: float
+    tune_max_iter: int
+    verbose: int
 
     @classmethod
     def of(cls, params: dict) -> FitSettings:
@@ -91,6 +95,16 @@ class FitSettings:
             )
         settings["dtype"] = dtype
         return cls(**settings)
+
+    @property
+    def lda(self) -> bool:
+        """Whether the labels pick the first directions (Fisher's LDA)."""
+        return self.supervised is True or self.supervised == "lda"
+
+    @property
+    def tune(self) -> bool:
+        """Whether the labels tune the fit words' codes."""
+        return self.supervised == "tune"
 
     @property
     def solver_inputs(self) -> tuple | str | None:
@@ -312,7 +326,7 @@ def _documents_inputs(factors, removed, documents, labels, settings, word_weight
         documents,
         labels,
         settings.subspace,
-        settings.supervised,
+        settings.lda,
         settings.pooling,
         word_weights,
     )
@@ -341,7 +355,7 @@ def documents_spectrum(
     spectrum = factors.spectrum
 
     leading = guide = None
-    if settings.supervised:  # fit(X, y): the documents are counts
+    if settings.lda:  # fit(X, y): the documents are counts
         pooled = pooled_documents(
             documents.matrix,
             factors.vectors,
@@ -478,6 +492,8 @@ def fit_state(
         pooling_weights,
     )
     codes = encode(factors.vectors, spectrum.mean, spectrum.components, settings.dtype)
+    if settings.tune:
+        codes = _tuned(codes, kept_counts, labels, pooling_weights, settings)
     quantized = None
     if settings.quantization is not None:
         quantized = quantize(
@@ -500,6 +516,25 @@ def fit_state(
         "_corpus_statistics": statistics,
         "_word_codes": None,  # built from the new codes when first needed
     }
+
+
+def _tuned(codes, kept_counts, labels, pooling_weights, settings) -> np.ndarray:
+    """The codes plus the offsets the labels tune (see :mod:`._tune`); words
+    absent from the fit documents keep their codes."""
+    if settings.pooling == "max":
+        raise ValueError(
+            "supervised='tune' learns codes through a weighted mean or sum of "
+            "them; pooling='max' is not one: use another pooling"
+        )
+    tuned = tune_codes(
+        pooling_matrix(kept_counts.matrix, pooling_weights, settings.pooling),
+        codes,
+        labels,
+        alpha=settings.tune_alpha,
+        max_iter=settings.tune_max_iter,
+        verbose=settings.verbose,
+    )
+    return (codes + tuned.offsets).astype(settings.dtype)
 
 
 def fit_directions(
@@ -529,9 +564,7 @@ def fit_directions(
         postprocessing,
         settings.rank,
     )
-    if documents is not None and (
-        settings.supervised or settings.subspace == "documents"
-    ):
+    if documents is not None and (settings.lda or settings.subspace == "documents"):
         guided = documents_spectrum(
             factors, removed, documents, labels, settings, pooling_weights
         )
