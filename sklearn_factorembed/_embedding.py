@@ -60,7 +60,7 @@ from ._words import EXTRA_ATTRIBUTES, WordCodes, warn_of_empty_documents
 
 SPACES = ("codes", "reconstructed")
 EXTRA_WORDS = 100_000
-TUNE_ALPHA = 1e-4
+TUNE_ALPHA = 1e-5
 SUBSPACES = ("documents", "words")
 
 
@@ -238,7 +238,7 @@ default="sif-weighted"
         they cost no held-out accuracy against cross-fitted ones). Not with
         ``pooling="max"``, ``partial_fit`` or ``fit_dask``. In a Pipeline or
         a grid search only the training folds' labels are seen.
-    tune_alpha : float, default=1e-4
+    tune_alpha : float, default=1e-5
         With ``supervised="tune"``: the strength of the pull toward the
         pretrained codes (an L2 penalty on the offsets, against the mean
         cross-entropy of the head); the larger, the closer the codes stay.
