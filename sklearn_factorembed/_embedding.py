@@ -233,9 +233,10 @@ default="sif-weighted"
         the pretrained codes (see ``benchmarks/tuning.py``). The head is only a
         means: ``transform`` returns the pooled tuned codes. Words absent from
         the fit documents keep their pretrained codes. ``fit_transform``
-        returns the tuned codes of the fit documents themselves (the in-fold
-        codes a Pipeline trains on; ``benchmarks/tuning.py`` measures that
-        they cost no held-out accuracy against cross-fitted ones). Not with
+        returns the tuned codes of the fit documents themselves, the in-fold
+        codes a Pipeline's classifier trains on: it does not cross-fit, as
+        a classifier trained on out-of-fold codes scored lower on held-out
+        documents (``benchmarks/tuning.py``, its leak check). Not with
         ``pooling="max"``, ``partial_fit`` or ``fit_dask``. In a Pipeline or
         a grid search only the training folds' labels are seen.
     tune_alpha : float, default=1e-5
