@@ -55,6 +55,7 @@ from ._text import (
     count_tokens,
     document_batches,
 )
+from ._validation import check_fitted_state
 from ._vectors import DEFAULT_VECTORS, load_table
 from ._words import EXTRA_ATTRIBUTES, WordCodes, warn_of_empty_documents
 
@@ -756,14 +757,17 @@ default="sif-weighted"
         ------
         ValueError
             If the file is not a saved model, or is truncated, corrupt, edited or
-            from a newer format version; the message names the file and the
-            problem.
+            from a newer format version, or holds a fitted state that a fit
+            cannot produce (see :mod:`._validation`: every attribute the
+            methods read is checked, its dtype, shape and values, before it is
+            set); the message names the file and the problem.
         FileNotFoundError
             If there is no file at ``path``.
+        OSError
+            If ``path`` is a folder, FIFO, device or socket: it is refused
+            without being opened.
         """
-        embedding = load_estimator(path, cls)
-        _check_fitted_shapes(embedding, path)
-        return embedding
+        return load_estimator(path, cls, check_fitted_state)
 
     def export(
         self,
@@ -860,37 +864,3 @@ default="sif-weighted"
         tags.input_tags.two_d_array = False
         tags.transformer_tags.preserves_dtype = []
         return tags
-
-
-def _check_fitted_shapes(embedding: FactorizedEmbedding, path) -> None:
-    # The checksum catches corruption; this catches a file that is intact
-    # but inconsistent, before it could fail deep inside transform.
-    for name in ("vocabulary_", "embedding_", "components_", "mean_", "rank_"):
-        if not hasattr(embedding, name):
-            raise ValueError(
-                f"cannot load the model file {str(path)!r}: it has no fitted "
-                f"attribute {name!r}"
-            )
-    n_words = len(embedding.vocabulary_)
-    n_dims = (
-        np.shape(embedding.components_)[-1] if np.ndim(embedding.components_) else 0
-    )
-    n_extra = len(getattr(embedding, "extra_vocabulary_", None) or ())
-    expected = {
-        "extra_codes_": (n_extra, embedding.rank_),
-        "extra_code_scales_": (embedding.rank_,),
-        "extra_code_offsets_": (embedding.rank_,),
-        "embedding_": (n_words, embedding.rank_),
-        "components_": (embedding.rank_, n_dims),
-        "mean_": (n_dims,),
-        "pooling_weights_": (n_words,),
-        "common_component_": (embedding.rank_,),
-    }
-    for name, shape in expected.items():
-        value = getattr(embedding, name, None)
-        if value is not None and np.shape(value) != shape:
-            raise ValueError(
-                f"cannot load the model file {str(path)!r}: {name} has shape "
-                f"{np.shape(value)} where the other fitted attributes imply "
-                f"{shape}"
-            )
