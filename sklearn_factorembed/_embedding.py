@@ -25,12 +25,8 @@ from sklearn.utils._param_validation import (
     RealNotInt,
     StrOptions,
 )
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    check_array,
-    check_consistent_length,
-    check_is_fitted,
-)
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._factorize import SOLVERS, Moments
 from ._fit import FitSettings, fit_state
@@ -106,13 +102,47 @@ def _empty_rows(counts) -> int:
 
 
 def _check_labels(y, n_documents: int) -> np.ndarray:
-    labels = np.asarray(y)
-    check_consistent_length(np.empty(n_documents), labels)
-    check_classification_targets(labels)
-    if len(np.unique(labels)) < 2:
+    """``y`` as a 1-d array of class labels, one per document, or a ValueError
+    naming y: the discriminants need at least two classes, and more documents
+    than classes to measure how the documents of a class vary."""
+    try:
+        labels = np.asarray(y)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"y must be a 1-d array of class labels ({error})") from None
+    if labels.ndim != 1:
         raise ValueError(
-            f"supervised=True needs at least two classes in y, got "
-            f"{np.unique(labels)!r}"
+            f"y must be 1-d, one class label per document, got an array of shape "
+            f"{labels.shape}"
+        )
+    if len(labels) != n_documents:
+        raise ValueError(f"y has {len(labels)} labels for {n_documents} documents")
+    # NaN is the one value unequal to itself (object arrays compare elementwise).
+    missing = np.flatnonzero(np.asarray(labels != labels, dtype=bool))
+    if len(missing):
+        raise ValueError(
+            f"y holds NaN (the label of document {missing[0]}, and of "
+            f"{len(missing) - 1} more); every document needs a class"
+        )
+    try:
+        # type_of_target rather than check_classification_targets, which warns
+        # rather than refuse a class per document.
+        kind = type_of_target(labels, input_name="y")
+        classes = np.unique(labels)
+    except (ValueError, TypeError) as error:  # TypeError: None among strings
+        raise ValueError(f"y must hold class labels: {error}") from None
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(
+            f"y must hold class labels (ints or strings), got {kind} values"
+        )
+    if len(classes) < 2:
+        raise ValueError(
+            f"supervised=True needs at least two classes in y, got {classes!r}"
+        )
+    if n_documents <= len(classes):
+        raise ValueError(
+            f"y has {len(classes)} classes for {n_documents} documents; "
+            "supervised=True needs more documents than classes, to measure how "
+            "the documents of a class vary"
         )
     return labels
 

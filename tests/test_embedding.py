@@ -488,10 +488,35 @@ def test_invalid_parameters_raise_invalid_parameter_error(
     "labels, message",
     [
         (lambda n_documents: None, "supervised=True .* y=None"),
-        (lambda n_documents: np.zeros(n_documents), "at least two classes"),
-        (lambda n_documents: np.zeros(3), "inconsistent numbers of samples"),
+        (lambda n: np.zeros(n), "at least two classes in y, got array"),
+        (lambda n: np.zeros(3), "y has 3 labels for 120 documents"),
+        (lambda n: np.zeros(n + 1), "y has 121 labels for 120 documents"),
+        (lambda n: np.arange(n), "y has 120 classes for 120 documents"),
+        (lambda n: np.eye(n, 2), r"y must be 1-d, .* shape \(120, 2\)"),
+        (lambda n: np.zeros((n, 1)), r"y must be 1-d, .* shape \(120, 1\)"),
+        (lambda n: np.r_[[0, np.nan], np.arange(n - 2) % 2], "y holds NaN .* 1,"),
+        (
+            lambda n: np.array([np.nan, *["a", "b"] * (n // 2 - 1), "a"], object),
+            "y holds NaN .* document 0",
+        ),
+        (lambda n: np.r_[[0.5, 1.5], np.ones(n - 2)], "y must hold class labels"),
+        (lambda n: [None, "a"] + ["b"] * (n - 2), "y must hold class labels"),
+        (lambda n: [[0], [1, 2]] + [[0]] * (n - 2), "y must be a 1-d array"),
     ],
-    ids=["none", "one-class", "other-length"],
+    ids=[
+        "none",
+        "one-class",
+        "fewer-labels",
+        "more-labels",
+        "a-class-per-document",
+        "2-d",
+        "column",
+        "nan",
+        "nan-object",
+        "continuous",
+        "none-label",
+        "ragged",
+    ],
 )
 def test_supervised_fit_needs_a_label_of_two_classes_or_more_per_document(
     small_table_path, small_corpus, labels, message
