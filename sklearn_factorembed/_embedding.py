@@ -637,15 +637,28 @@ default="sif-weighted"
         # A whole collection is remembered (a grid search rescores its folds);
         # the batches of a long stream would only evict it.
         remember = hasattr(X, "__len__") and len(X) <= self.batch_size
-        codes, n_empty = [], 0
+        # One output array, filled batch by batch: sized once when the length
+        # is known, else grown by realloc, which moves no rows for large
+        # arrays (glibc remaps their pages); a list of batches concatenated at
+        # the end would peak at twice the output.
+        codes = np.empty(
+            (len(X) if hasattr(X, "__len__") else 0, self.rank_),
+            dtype=self.embedding_.dtype,
+        )
+        n_documents = n_empty = 0
         for batch in document_batches(X, self.batch_size):
             counts = count_tokens(batch, analyzer, lookup, remember=remember)
-            codes.append(self._pool(counts))
-            n_empty += _empty_rows(counts)
-        warn_of_empty_documents(n_empty, sum(map(len, codes)), self.vectors)
-        if not codes:
-            return np.zeros((0, self.rank_), dtype=self.embedding_.dtype)
-        return np.concatenate(codes) if len(codes) > 1 else codes[0]
+            end = n_documents + len(batch)
+            if end > len(codes):
+                # No other reference to codes exists: refcheck would only
+                # count the debugger's or the profiler's.
+                codes.resize((end, self.rank_), refcheck=False)
+            codes[n_documents:end] = self._pool(counts)
+            n_documents, n_empty = end, n_empty + _empty_rows(counts)
+        if n_documents < len(codes):  # a __len__ larger than the iteration
+            codes.resize((n_documents, self.rank_), refcheck=False)
+        warn_of_empty_documents(n_empty, n_documents, self.vectors)
+        return codes
 
     def inverse_transform(self, X):
         """Map codes back to the d-dim space: ``X @ components_ + mean_``.
