@@ -289,7 +289,8 @@ def is_model_file(path: str | os.PathLike) -> bool:
 def _members(archive: zipfile.ZipFile, file_size: int) -> dict[str, zipfile.ZipInfo]:
     """The archive's members by name, once their sizes are known to be
     possible: each member's data inside the file and apart from the others',
-    and no more inflation than _MAX_INFLATION allows."""
+    and no more inflation than _MAX_INFLATION allows, member by member and in
+    all."""
     members: dict[str, zipfile.ZipInfo] = {}
     end = file_size
     for info in sorted(archive.infolist(), key=lambda info: -info.header_offset):
@@ -329,6 +330,13 @@ def _members(archive: zipfile.ZipFile, file_size: int) -> dict[str, zipfile.ZipI
                 f"do (at most {_MAX_INFLATION} times, plus "
                 f"{_INFLATION_ALLOWANCE} bytes)"
             )
+    # Many small members could each use their allowance.
+    total = sum(info.file_size for info in members.values())
+    if total > _MAX_INFLATION * file_size + _INFLATION_ALLOWANCE:
+        raise _Invalid(
+            f"its members claim {total} bytes in all, more than {_MAX_INFLATION} "
+            f"times the file's {file_size}"
+        )
     return members
 
 

@@ -761,6 +761,21 @@ def test_encrypted_or_bzip2_members_are_refused(saved, edit, message):
         FactorizedEmbedding.load(saved)
 
 
+def test_many_members_inflating_within_their_allowance_are_refused_in_all(saved):
+    # Each inflates to 60 KiB from a few bytes, within the allowance of a
+    # small member; 2,000 of them would inflate to 120 MB.
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    zeros = compressor.compress(bytes(60 << 10)) + compressor.flush()
+    members = [
+        (f"zeros{i}_.npy", zeros, zipfile.ZIP_DEFLATED, 60 << 10, 0, 0)
+        for i in range(2000)
+    ]
+    saved.write_bytes(_raw_zip([*_model_members(saved), *members]))
+    size = saved.stat().st_size
+    with pytest.raises(ValueError, match=f"more than 100 times the file's {size}"):
+        FactorizedEmbedding.load(saved)
+
+
 def test_a_member_twice_is_refused(saved):
     members = _model_members(saved)
     saved.write_bytes(_raw_zip([*members, members[0]]))
