@@ -63,9 +63,10 @@ _INFLATION_ALLOWANCE = 1 << 16
 _LOCAL_HEADER_BYTES = 30  # before a member's name, extra field and data
 _MAX_NPY_HEADER_BYTES = 10_000  # numpy's own bound for headers it parses
 _READ_BYTES = 1 << 22  # members are read in chunks this big, into their array
-# JSON strings (which may hold brackets), to strip before counting brackets;
-# unrolled so that it matches in linear time.
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# How each byte of JSON changes the nesting, outside strings.
+_BRACKET_STEPS = np.zeros(256, dtype=np.int8)
+_BRACKET_STEPS[[ord("["), ord("{")]] = 1
+_BRACKET_STEPS[[ord("]"), ord("}")]] = -1
 _WHITESPACE = re.compile(r"\s")
 # scikit-learn's convention (and check_is_fitted's): fitted state ends in "_" and
 # does not start with "__".
@@ -352,30 +353,40 @@ def _read_into(member, buffer: memoryview) -> None:
         filled += len(chunk)
 
 
-def _json_nesting(text: str) -> int:
-    """How deep the arrays and objects of JSON ``text`` nest, counted without
-    parsing it (so without recursion), in memory bounded by a chunk."""
-    structure = _JSON_STRING.sub("", text).encode()
-    deepest = depth = 0
+def _json_nesting(raw: bytes) -> int:
+    """How deep the arrays and objects of the JSON ``raw`` nest, counted without
+    parsing it (so without recursion), in memory bounded by a copy of it.
+
+    Brackets inside strings do not count. Escapes are dropped first, escaped
+    backslashes then escaped quotes (a backslash always starts an escape, so
+    left-to-right pairs are JSON's), which leaves every quote a delimiter.
+    """
+    structure = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    deepest = depth = n_quotes = 0
     for start in range(0, len(structure), _READ_BYTES):
         codes = np.frombuffer(structure, np.uint8, offset=start)[:_READ_BYTES]
-        steps = np.isin(codes, (ord("["), ord("{"))).astype(np.int32)
-        steps -= np.isin(codes, (ord("]"), ord("}")))
-        depths = np.cumsum(steps, dtype=np.int64) + depth
-        deepest = max(deepest, int(depths.max()))
-        depth = int(depths[-1])
+        quotes = np.flatnonzero(codes == ord('"'))
+        brackets = np.flatnonzero(
+            (codes == ord("[")) | (codes == ord("]")) | (codes == ord("{"))
+            | (codes == ord("}"))
+        )  # fmt: skip
+        # Outside strings: after an even number of quotes.
+        outside = (np.searchsorted(quotes, brackets) + n_quotes) % 2 == 0
+        depths = depth + np.cumsum(_BRACKET_STEPS[codes[brackets[outside]]], dtype=int)
+        if len(depths):
+            deepest, depth = max(deepest, int(depths.max())), int(depths[-1])
+        n_quotes += len(quotes)
     return deepest
 
 
 def _parse_metadata(raw: bytes) -> dict:
     try:
-        text = raw.decode("utf-8")
-        if (depth := _json_nesting(text)) > _MAX_NESTING:
+        if (depth := _json_nesting(raw)) > _MAX_NESTING:
             raise _Invalid(
                 f"its {_METADATA} nests {depth} levels deep, more than the "
                 f"{_MAX_NESTING} a model file's metadata may"
             )
-        metadata = json.loads(text)
+        metadata = json.loads(raw.decode("utf-8"))
     except _Invalid:
         raise
     except RecursionError:  # the count above should have caught it

@@ -727,6 +727,30 @@ def test_crafted_sizes_are_refused_before_anything_is_allocated(
     assert f"{name}': " in text and message in text, text
 
 
+def _depth(value) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab\n'),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(alphabet='[{"\\'), children, max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+@given(value=json_values, indent=st.sampled_from([None, 1]))
+def test_json_nesting_is_counted_as_parsing_would_find_it(value, indent):
+    raw = json.dumps(value, indent=indent).encode()
+    assert _persistence._json_nesting(raw) == _depth(value)
+
+
 def test_brackets_inside_json_strings_do_not_count_as_nesting(fitted, tmp_path):
     fitted.settings_ = {"note": "[" * 1000 + '\\"]{'}
     fitted.save(tmp_path / "model.npz")
