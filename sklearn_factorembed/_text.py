@@ -184,6 +184,7 @@ _REPEATS = tuple(
     if hasattr(_sre_constants, name)
 )
 _BACKREFERENCES = (_sre_constants.GROUPREF, _sre_constants.GROUPREF_EXISTS)
+_MAX_GROUP_NESTING = 100
 
 
 def backtracking_hazard(token_pattern: str) -> str | None:
@@ -196,7 +197,8 @@ def backtracking_hazard(token_pattern: str) -> str | None:
     pattern: no part repeated more than once (under ``*``, ``+`` or
     ``{m,n}`` with ``n > 1``) holds another repeat (``?`` included) or an
     alternation (``|`` of single characters is a character class and is
-    fine), and no backreference or conditional group appears anywhere. The
+    fine), no backreference or conditional group appears anywhere, and groups
+    nest at most 100 deep (compiling deeper ones can exhaust the stack). The
     default pattern breaks the rule in a way that cannot backtrack (its
     repeated part ``[-.]\w+`` starts with a character ``\w+`` does not match)
     and is accepted as it is. The rule excludes the exponential cases only:
@@ -219,19 +221,23 @@ def backtracking_hazard(token_pattern: str) -> str | None:
         return None
     try:
         parsed = _sre_parser.parse(token_pattern)
-        return _hazard(parsed, repeated=False)
+        return _hazard(parsed, repeated=False, depth=0)
     except re.error as error:
         raise ValueError(
             f"token_pattern={token_pattern!r} is not a valid regular expression: "
             f"{error}"
         ) from None
     except RecursionError:
-        return "groups nested too deeply to analyse"
+        return f"groups nested more than {_MAX_GROUP_NESTING} deep"
 
 
-def _hazard(subpattern, repeated: bool) -> str | None:
+def _hazard(subpattern, repeated: bool, depth: int) -> str | None:
     """The first hazard (see :func:`backtracking_hazard`) in a parsed
-    ``subpattern``, a repeated part if ``repeated``."""
+    ``subpattern``, a repeated part if ``repeated``, ``depth`` groups deep."""
+    if depth > _MAX_GROUP_NESTING:
+        # The matcher's compiler recurses too: deep enough, compiling the
+        # pattern in transform would raise RecursionError.
+        return f"groups nested more than {_MAX_GROUP_NESTING} deep"
     constants = _sre_constants
     for op, argument in subpattern:
         if op in _BACKREFERENCES:
@@ -255,7 +261,7 @@ def _hazard(subpattern, repeated: bool) -> str | None:
         else:  # a character, class, category or anchor
             continue
         for part, part_repeated in parts:
-            if found := _hazard(part, part_repeated):
+            if found := _hazard(part, part_repeated, depth + 1):
                 return found
     return None
 

@@ -167,15 +167,15 @@ def _check_token_pattern(params: dict) -> None:
     if params.get("tokenizer") is not None:  # a file cannot hold one; be sure
         raise ValueError("it holds a tokenizer, which a model file cannot")
     pattern = params["token_pattern"]
-    build_analyzer(lowercase=params["lowercase"], token_pattern=pattern)
-    hazard = backtracking_hazard(pattern)
+    hazard = backtracking_hazard(pattern)  # before compiling it: see there
     if hazard is not None:
         raise ValueError(
             f"its token_pattern {pattern!r} holds {hazard}, which can make "
-            "matching take exponential time; a model file may hold the default "
-            "pattern or one without a repeat or alternation inside a repeat, "
-            "nor a backreference"
+            "matching take exponential time or exhaust the stack; a model file "
+            "may hold the default pattern or one without a repeat or alternation "
+            "inside a repeat, nor a backreference"
         )
+    build_analyzer(lowercase=params["lowercase"], token_pattern=pattern)
 
 
 def _check_codes(attributes: _Attributes, params: dict, n_words, rank, dtype):

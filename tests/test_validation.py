@@ -379,6 +379,7 @@ def _with_pattern(pattern):
         (r"(\w+\s?)*$", "a repeat inside a repeat"),
         (r"(?:a|a)+b", "an alternation inside a repeat"),
         (r"(\w)\1", "a backreference"),
+        ("(?:" * 500 + "a" + ")" * 500, "groups nested more than 100 deep"),
     ],
 )
 def test_token_pattern_that_can_backtrack_exponentially_is_refused(
