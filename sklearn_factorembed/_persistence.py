@@ -353,7 +353,7 @@ def _read_into(member, buffer: memoryview) -> None:
         filled += len(chunk)
 
 
-def _json_nesting(raw: bytes) -> int:
+def _json_nesting(raw: bytes | bytearray) -> int:
     """How deep the arrays and objects of the JSON ``raw`` nest, counted without
     parsing it (so without recursion), in memory bounded by a copy of it.
 
@@ -379,7 +379,7 @@ def _json_nesting(raw: bytes) -> int:
     return deepest
 
 
-def _parse_metadata(raw: bytes) -> dict:
+def _parse_metadata(raw: bytes | bytearray) -> dict:
     try:
         if (depth := _json_nesting(raw)) > _MAX_NESTING:
             raise _Invalid(
@@ -423,7 +423,7 @@ def _read_metadata(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
     raw = bytearray(info.file_size)
     with archive.open(info) as member:
         _read_into(member, memoryview(raw))
-    return _parse_metadata(bytes(raw))
+    return _parse_metadata(raw)
 
 
 def _array_names(metadata: dict) -> set[str]:
