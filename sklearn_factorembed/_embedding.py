@@ -746,7 +746,8 @@ default="sif-weighted"
         ----------
         path : str or path-like
             The file to write (any name; ``.npz`` is customary). Its folder must
-            exist.
+            exist. It is replaced atomically; the temporary file a killed save
+            leaves there is removed by the next save into the folder.
         extra_words : int, default=100_000
             How many of the table's most frequent words beyond ``vocabulary_``
             to store the codes of, as int8 (``rank_`` bytes a word, plus the
@@ -761,6 +762,9 @@ default="sif-weighted"
             If a parameter cannot be saved without pickling code or data: a
             ``tokenizer`` callable, ``vectors`` given as a ``KeyedVectors``
             object (pass a name or a path), a ``RandomState`` instance.
+        OSError
+            If ``path`` exists and is not a regular file (a folder, FIFO,
+            device or socket): it is refused before anything is written.
 
         See Also
         --------
