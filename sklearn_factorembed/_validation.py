@@ -20,8 +20,10 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ._quantize import STORED_ATTRIBUTES
 from ._text import backtracking_hazard, build_analyzer
 from ._vectors import Vocabulary, load_table_if_available
+from ._words import EXTRA_ATTRIBUTES
 
 # What the methods read; any other fitted attribute may be missing (a file from
 # an earlier version), and is checked when present.
@@ -32,13 +34,6 @@ REQUIRED = (
     "rank_",
     "pooling_weights_",
     "common_component_",
-)
-_STORED_CODES = ("quantized_codes_", "code_scales_", "code_offsets_", "codebooks_")
-_EXTRA = (
-    "extra_vocabulary_",
-    "extra_codes_",
-    "extra_code_scales_",
-    "extra_code_offsets_",
 )
 # Fitted attributes of scikit-learn's that this estimator never has, and that
 # scikit-learn's own methods (get_feature_names_out, set_output) would read.
@@ -184,7 +179,7 @@ def _check_codes(attributes: _Attributes, params: dict, n_words, rank, dtype):
     quantization = params["quantization"]
     if quantization is None:
         attributes.require("embedding_")
-        for name in _STORED_CODES:
+        for name in STORED_ATTRIBUTES:
             attributes.absent(name, "only a quantized model has")
         attributes.floats("embedding_", dtype, (n_words, rank))
         return
@@ -239,11 +234,11 @@ def _check_int8_parameters(attributes: _Attributes, scales, offsets, rank) -> No
 
 def _check_extra_words(attributes: _Attributes, rank: int) -> None:
     """The codes of extra words save stored: all four attributes, or none."""
-    given = [name for name in _EXTRA if attributes.get(name) is not None]
+    given = [name for name in EXTRA_ATTRIBUTES if attributes.get(name) is not None]
     if not given:
         return
-    if len(given) < len(_EXTRA):
-        missing = sorted(set(_EXTRA) - set(given))
+    if len(given) < len(EXTRA_ATTRIBUTES):
+        missing = sorted(set(EXTRA_ATTRIBUTES) - set(given))
         raise ValueError(f"it holds {given[0]} but not {', '.join(missing)}")
     n_extra = len(attributes.vocabulary("extra_vocabulary_"))
     attributes.array("extra_codes_", np.int8, (n_extra, rank))
