@@ -25,12 +25,8 @@ from sklearn.utils._param_validation import (
     RealNotInt,
     StrOptions,
 )
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    check_array,
-    check_consistent_length,
-    check_is_fitted,
-)
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._factorize import SOLVERS, Moments
 from ._fit import FitSettings, fit_state
@@ -55,6 +51,7 @@ from ._text import (
     count_tokens,
     document_batches,
 )
+from ._validation import check_fitted_state
 from ._vectors import DEFAULT_VECTORS, load_table
 from ._words import EXTRA_ATTRIBUTES, WordCodes, warn_of_empty_documents
 
@@ -105,13 +102,47 @@ def _empty_rows(counts) -> int:
 
 
 def _check_labels(y, n_documents: int) -> np.ndarray:
-    labels = np.asarray(y)
-    check_consistent_length(np.empty(n_documents), labels)
-    check_classification_targets(labels)
-    if len(np.unique(labels)) < 2:
+    """``y`` as a 1-d array of class labels, one per document, or a ValueError
+    naming y: the discriminants need at least two classes, and more documents
+    than classes to measure how the documents of a class vary."""
+    try:
+        labels = np.asarray(y)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"y must be a 1-d array of class labels ({error})") from None
+    if labels.ndim != 1:
         raise ValueError(
-            f"supervised=True needs at least two classes in y, got "
-            f"{np.unique(labels)!r}"
+            f"y must be 1-d, one class label per document, got an array of shape "
+            f"{labels.shape}"
+        )
+    if len(labels) != n_documents:
+        raise ValueError(f"y has {len(labels)} labels for {n_documents} documents")
+    # NaN is the one value unequal to itself (object arrays compare elementwise).
+    missing = np.flatnonzero(np.asarray(labels != labels, dtype=bool))
+    if len(missing):
+        raise ValueError(
+            f"y holds NaN (the label of document {missing[0]}, and of "
+            f"{len(missing) - 1} more); every document needs a class"
+        )
+    try:
+        # type_of_target rather than check_classification_targets, which warns
+        # rather than refuse a class per document.
+        kind = type_of_target(labels, input_name="y")
+        classes = np.unique(labels)
+    except (ValueError, TypeError) as error:  # TypeError: None among strings
+        raise ValueError(f"y must hold class labels: {error}") from None
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(
+            f"y must hold class labels (ints or strings), got {kind} values"
+        )
+    if len(classes) < 2:
+        raise ValueError(
+            f"supervised=True needs at least two classes in y, got {classes!r}"
+        )
+    if n_documents <= len(classes):
+        raise ValueError(
+            f"y has {len(classes)} classes for {n_documents} documents; "
+            "supervised=True needs more documents than classes, to measure how "
+            "the documents of a class vary"
         )
     return labels
 
@@ -606,15 +637,28 @@ default="sif-weighted"
         # A whole collection is remembered (a grid search rescores its folds);
         # the batches of a long stream would only evict it.
         remember = hasattr(X, "__len__") and len(X) <= self.batch_size
-        codes, n_empty = [], 0
+        # One output array, filled batch by batch: sized once when the length
+        # is known, else grown by realloc, which moves no rows for large
+        # arrays (glibc remaps their pages); a list of batches concatenated at
+        # the end would peak at twice the output.
+        codes = np.empty(
+            (len(X) if hasattr(X, "__len__") else 0, self.rank_),
+            dtype=self.embedding_.dtype,
+        )
+        n_documents = n_empty = 0
         for batch in document_batches(X, self.batch_size):
             counts = count_tokens(batch, analyzer, lookup, remember=remember)
-            codes.append(self._pool(counts))
-            n_empty += _empty_rows(counts)
-        warn_of_empty_documents(n_empty, sum(map(len, codes)), self.vectors)
-        if not codes:
-            return np.zeros((0, self.rank_), dtype=self.embedding_.dtype)
-        return np.concatenate(codes) if len(codes) > 1 else codes[0]
+            end = n_documents + len(batch)
+            if end > len(codes):
+                # No other reference to codes exists: refcheck would only
+                # count the debugger's or the profiler's.
+                codes.resize((end, self.rank_), refcheck=False)
+            codes[n_documents:end] = self._pool(counts)
+            n_documents, n_empty = end, n_empty + _empty_rows(counts)
+        if n_documents < len(codes):  # a __len__ larger than the iteration
+            codes.resize((n_documents, self.rank_), refcheck=False)
+        warn_of_empty_documents(n_empty, n_documents, self.vectors)
+        return codes
 
     def inverse_transform(self, X):
         """Map codes back to the d-dim space: ``X @ components_ + mean_``.
@@ -702,7 +746,8 @@ default="sif-weighted"
         ----------
         path : str or path-like
             The file to write (any name; ``.npz`` is customary). Its folder must
-            exist.
+            exist. It is replaced atomically; the temporary file a killed save
+            leaves there is removed by the next save into the folder.
         extra_words : int, default=100_000
             How many of the table's most frequent words beyond ``vocabulary_``
             to store the codes of, as int8 (``rank_`` bytes a word, plus the
@@ -717,6 +762,9 @@ default="sif-weighted"
             If a parameter cannot be saved without pickling code or data: a
             ``tokenizer`` callable, ``vectors`` given as a ``KeyedVectors``
             object (pass a name or a path), a ``RandomState`` instance.
+        OSError
+            If ``path`` exists and is not a regular file (a folder, FIFO,
+            device or socket): it is refused before anything is written.
 
         See Also
         --------
@@ -756,14 +804,17 @@ default="sif-weighted"
         ------
         ValueError
             If the file is not a saved model, or is truncated, corrupt, edited or
-            from a newer format version; the message names the file and the
-            problem.
+            from a newer format version, or holds a fitted state that a fit
+            cannot produce (see :mod:`._validation`: every attribute the
+            methods read is checked, its dtype, shape and values, before it is
+            set); the message names the file and the problem.
         FileNotFoundError
             If there is no file at ``path``.
+        OSError
+            If ``path`` is a folder, FIFO, device or socket: it is refused
+            without being opened.
         """
-        embedding = load_estimator(path, cls)
-        _check_fitted_shapes(embedding, path)
-        return embedding
+        return load_estimator(path, cls, check_fitted_state)
 
     def export(
         self,
@@ -860,37 +911,3 @@ default="sif-weighted"
         tags.input_tags.two_d_array = False
         tags.transformer_tags.preserves_dtype = []
         return tags
-
-
-def _check_fitted_shapes(embedding: FactorizedEmbedding, path) -> None:
-    # The checksum catches corruption; this catches a file that is intact
-    # but inconsistent, before it could fail deep inside transform.
-    for name in ("vocabulary_", "embedding_", "components_", "mean_", "rank_"):
-        if not hasattr(embedding, name):
-            raise ValueError(
-                f"cannot load the model file {str(path)!r}: it has no fitted "
-                f"attribute {name!r}"
-            )
-    n_words = len(embedding.vocabulary_)
-    n_dims = (
-        np.shape(embedding.components_)[-1] if np.ndim(embedding.components_) else 0
-    )
-    n_extra = len(getattr(embedding, "extra_vocabulary_", None) or ())
-    expected = {
-        "extra_codes_": (n_extra, embedding.rank_),
-        "extra_code_scales_": (embedding.rank_,),
-        "extra_code_offsets_": (embedding.rank_,),
-        "embedding_": (n_words, embedding.rank_),
-        "components_": (embedding.rank_, n_dims),
-        "mean_": (n_dims,),
-        "pooling_weights_": (n_words,),
-        "common_component_": (embedding.rank_,),
-    }
-    for name, shape in expected.items():
-        value = getattr(embedding, name, None)
-        if value is not None and np.shape(value) != shape:
-            raise ValueError(
-                f"cannot load the model file {str(path)!r}: {name} has shape "
-                f"{np.shape(value)} where the other fitted attributes imply "
-                f"{shape}"
-            )

@@ -13,16 +13,28 @@ fitted attributes added later are saved without changes here.
 
 Files are written atomically (see :func:`._files.replace_atomically`), so a
 crash mid-write leaves any earlier file intact.
+
+Reading trusts nothing in the file: the zip's table of contents, each member's
+stated and compressed sizes, each ``.npy`` header and the metadata are checked
+against one another and against fixed bounds before the bytes they describe are
+read, so that a crafted file is refused at the cost of reading its headers, not
+of allocating what they promise.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import math
 import os
 import re
+import stat
+import struct
+import warnings
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +50,23 @@ EXPORT_FORMATS = ("word2vec", "word2vec-bin", "kv")
 
 _METADATA = "metadata.json"
 _ZIP_MAGIC = b"PK\x03\x04"
+# Bounds no model file comes near, so that a crafted one costs bounded memory and
+# time. The metadata of a model with 10 million words takes about 150 MB, and
+# nests 5 levels deep.
+_MAX_METADATA_BYTES = 1 << 28
+_MAX_NESTING = 32
+# A deflated member may inflate to this many times its compressed size (arrays
+# of floats deflate by about 1.1, the words of a vocabulary by about 3), plus
+# _INFLATION_ALLOWANCE whatever its size; zip bombs inflate by up to 1032.
+_MAX_INFLATION = 100
+_INFLATION_ALLOWANCE = 1 << 16
+_LOCAL_HEADER_BYTES = 30  # before a member's name, extra field and data
+_MAX_NPY_HEADER_BYTES = 10_000  # numpy's own bound for headers it parses
+_READ_BYTES = 1 << 22  # members are read in chunks this big, into their array
+# How each byte of JSON changes the nesting, outside strings.
+_BRACKET_STEPS = np.zeros(256, dtype=np.int8)
+_BRACKET_STEPS[[ord("["), ord("{")]] = 1
+_BRACKET_STEPS[[ord("]"), ord("}")]] = -1
 _WHITESPACE = re.compile(r"\s")
 # scikit-learn's convention (and check_is_fitted's): fitted state ends in "_" and
 # does not start with "__".
@@ -197,6 +226,48 @@ class _Invalid(ValueError):
     """A file that is not a valid model file; the message says what is wrong."""
 
 
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular_file(mode: int, path: Path) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(
+            f"cannot load the model file {str(path)!r}: it is a folder"
+        )
+    if not stat.S_ISREG(mode):
+        kind = next(
+            (name for is_kind, name in _SPECIAL_FILES if is_kind(mode)),
+            "a special file",
+        )
+        raise OSError(
+            f"cannot load the model file {str(path)!r}: it is {kind}, not a "
+            "regular file; it is refused without being opened"
+        )
+
+
+def _open_regular_file(path: Path):
+    """Open ``path`` for reading if it is a regular file.
+
+    Refused before opening, as opening a FIFO blocks until something writes to
+    it and a device can read forever; opened without blocking and checked
+    again, in case the path changed in between. FileNotFoundError names the
+    path.
+    """
+    _check_regular_file(path.stat().st_mode, path)
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        _check_regular_file(os.fstat(descriptor).st_mode, path)
+    except OSError:
+        os.close(descriptor)
+        raise
+    return os.fdopen(descriptor, "rb")
+
+
 def is_model_file(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a zip archive with a model file's metadata member.
 
@@ -216,9 +287,110 @@ def is_model_file(path: str | os.PathLike) -> bool:
         return False
 
 
-def _parse_metadata(raw: bytes) -> dict:
+def _members(archive: zipfile.ZipFile, file_size: int) -> dict[str, zipfile.ZipInfo]:
+    """The archive's members by name, once their sizes are known to be
+    possible: each member's data inside the file and apart from the others',
+    and no more inflation than _MAX_INFLATION allows, member by member and in
+    all."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    end = file_size
+    for info in sorted(archive.infolist(), key=lambda info: -info.header_offset):
+        name = info.filename
+        if name in members:
+            raise _Invalid(f"it holds the member {name!r} twice")
+        members[name] = info
+        if info.flag_bits & 0x1:
+            raise _Invalid(f"its member {name!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            # bzip2 and lzma decompress a chunk at a time without bound.
+            raise _Invalid(
+                f"its member {name!r} uses compression method {info.compress_type}; "
+                "model files are stored or deflated"
+            )
+        # Members do not overlap (a zip bomb can point many members at the
+        # same bytes), so that their compressed sizes add up to at most the
+        # file's.
+        if info.header_offset + _LOCAL_HEADER_BYTES + info.compress_size > end:
+            raise _Invalid(
+                f"its member {name!r} claims {info.compress_size} bytes past the "
+                "end of the file or into another member (truncated or crafted)"
+            )
+        end = info.header_offset
+        if info.compress_type == zipfile.ZIP_STORED:
+            if info.file_size != info.compress_size:
+                raise _Invalid(
+                    f"its member {name!r} is stored in {info.compress_size} bytes "
+                    f"but claims to hold {info.file_size} (truncated or crafted)"
+                )
+        elif info.file_size > (
+            _MAX_INFLATION * info.compress_size + _INFLATION_ALLOWANCE
+        ):
+            raise _Invalid(
+                f"its member {name!r} claims to inflate from {info.compress_size} "
+                f"to {info.file_size} bytes, more than a model file's members "
+                f"do (at most {_MAX_INFLATION} times, plus "
+                f"{_INFLATION_ALLOWANCE} bytes)"
+            )
+    # Many small members could each use their allowance.
+    total = sum(info.file_size for info in members.values())
+    if total > _MAX_INFLATION * file_size + _INFLATION_ALLOWANCE:
+        raise _Invalid(
+            f"its members claim {total} bytes in all, more than {_MAX_INFLATION} "
+            f"times the file's {file_size}"
+        )
+    return members
+
+
+def _read_into(member, buffer: memoryview) -> None:
+    """Fill ``buffer`` from ``member`` a chunk at a time: ``read(n)`` of a
+    zip member gathers all ``n`` bytes in a temporary first."""
+    filled = 0
+    while filled < len(buffer):
+        chunk = member.read(min(len(buffer) - filled, _READ_BYTES))
+        if not chunk:
+            raise EOFError("the member ends before its stated size")
+        buffer[filled : filled + len(chunk)] = chunk
+        filled += len(chunk)
+
+
+def _json_nesting(raw: bytes | bytearray) -> int:
+    """How deep the arrays and objects of the JSON ``raw`` nest, counted without
+    parsing it (so without recursion), in memory bounded by a copy of it.
+
+    Brackets inside strings do not count. Escapes are dropped first, escaped
+    backslashes then escaped quotes (a backslash always starts an escape, so
+    left-to-right pairs are JSON's), which leaves every quote a delimiter.
+    """
+    structure = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    deepest = depth = n_quotes = 0
+    for start in range(0, len(structure), _READ_BYTES):
+        codes = np.frombuffer(structure, np.uint8, offset=start)[:_READ_BYTES]
+        quotes = np.flatnonzero(codes == ord('"'))
+        brackets = np.flatnonzero(
+            (codes == ord("[")) | (codes == ord("]")) | (codes == ord("{"))
+            | (codes == ord("}"))
+        )  # fmt: skip
+        # Outside strings: after an even number of quotes.
+        outside = (np.searchsorted(quotes, brackets) + n_quotes) % 2 == 0
+        depths = depth + np.cumsum(_BRACKET_STEPS[codes[brackets[outside]]], dtype=int)
+        if len(depths):
+            deepest, depth = max(deepest, int(depths.max())), int(depths[-1])
+        n_quotes += len(quotes)
+    return deepest
+
+
+def _parse_metadata(raw: bytes | bytearray) -> dict:
     try:
-        metadata = json.loads(raw)
+        if (depth := _json_nesting(raw)) > _MAX_NESTING:
+            raise _Invalid(
+                f"its {_METADATA} nests {depth} levels deep, more than the "
+                f"{_MAX_NESTING} a model file's metadata may"
+            )
+        metadata = json.loads(raw.decode("utf-8"))
+    except _Invalid:
+        raise
+    except RecursionError:  # the count above should have caught it
+        raise _Invalid(f"its {_METADATA} nests too deeply") from None
     except ValueError as error:  # also UnicodeDecodeError
         raise _Invalid(f"its {_METADATA} is not valid JSON ({error})") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
@@ -242,6 +414,18 @@ def _parse_metadata(raw: bytes) -> dict:
     return metadata
 
 
+def _read_metadata(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
+    if info.file_size > _MAX_METADATA_BYTES:
+        raise _Invalid(
+            f"its {_METADATA} is {info.file_size} bytes, more than the "
+            f"{_MAX_METADATA_BYTES} a model file's metadata may have"
+        )
+    raw = bytearray(info.file_size)
+    with archive.open(info) as member:
+        _read_into(member, memoryview(raw))
+    return _parse_metadata(raw)
+
+
 def _array_names(metadata: dict) -> set[str]:
     names = set()
     for name, entry in metadata["attributes"].items():
@@ -260,9 +444,76 @@ def _array_names(metadata: dict) -> set[str]:
     return names
 
 
-def _read_arrays(archive: np.lib.npyio.NpzFile, metadata: dict) -> dict:
+def _read_npy_header(member, name: str) -> tuple[tuple, bool, np.dtype, int, bytes]:
+    """The shape, order and dtype of an ``.npy`` member, the length of its
+    header, and the bytes of its data read with the header."""
+    prefix = member.read(_MAX_NPY_HEADER_BYTES + 16)
+    stream = io.BytesIO(prefix)
+    try:
+        version = np.lib.format.read_magic(stream)
+        read_header = {
+            (1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0,
+        }.get(version)
+        if read_header is None:
+            raise ValueError(f"unsupported .npy format version {version}")
+        shape, fortran_order, dtype = read_header(
+            stream, max_header_size=_MAX_NPY_HEADER_BYTES
+        )
+    # numpy parses the header (at most _MAX_NPY_HEADER_BYTES) with tokenize and
+    # ast, whose errors are of many kinds.
+    except Exception as error:
+        raise _Invalid(
+            f"its array {name!r} has no valid .npy header ({_one_line(error)})"
+        ) from None
+    return shape, fortran_order, dtype, stream.tell(), prefix[stream.tell() :]
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+def _read_array(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, entry: dict
+) -> np.ndarray:
+    """Read an ``.npy`` member, once its header agrees with the metadata and
+    with the member's stated size, into an array allocated once."""
+    with archive.open(info) as member:
+        shape, fortran_order, dtype, header_bytes, data = _read_npy_header(member, name)
+        if dtype.hasobject:
+            raise _Invalid(
+                f"its array {name!r} cannot be read (it holds Python objects, which "
+                "would have to be unpickled)"
+            )
+        if dtype.str != entry.get("dtype") or list(shape) != entry.get("shape"):
+            raise _Invalid(
+                f"its array {name!r} has dtype {dtype.str} and shape "
+                f"{list(shape)}, but the metadata says {entry.get('dtype')} and "
+                f"{entry.get('shape')}"
+            )
+        n_bytes = math.prod(shape) * dtype.itemsize
+        stated = info.file_size - header_bytes
+        if stated != n_bytes:
+            raise _Invalid(
+                f"its array {name!r} holds {stated} bytes after its header where "
+                f"its shape {list(shape)} and dtype {dtype.str} need {n_bytes}"
+            )
+        buffer = np.empty(n_bytes, dtype=np.uint8)
+        buffer[: len(data)] = np.frombuffer(data, dtype=np.uint8)
+        _read_into(member, memoryview(buffer)[len(data) :])
+    try:
+        return buffer.view(dtype).reshape(shape, order="F" if fortran_order else "C")
+    except (ValueError, TypeError) as error:
+        raise _Invalid(f"its array {name!r} cannot be read ({error})") from None
+
+
+def _read_arrays(
+    archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], metadata: dict
+) -> dict[str, np.ndarray]:
     expected = _array_names(metadata)
-    present = set(archive.files) - {_METADATA}
+    # Named as np.load names them: the member's name without ".npy".
+    files = {name.removesuffix(".npy"): info for name, info in members.items()}
+    present = set(files) - {_METADATA}
     if present - expected:
         raise _Invalid(
             "it holds members its metadata does not describe: "
@@ -270,48 +521,41 @@ def _read_arrays(archive: np.lib.npyio.NpzFile, metadata: dict) -> dict:
         )
     if expected - present:
         raise _Invalid(f"the arrays {sorted(expected - present)} are missing")
-    arrays = {}
-    for name in sorted(expected):
-        entry = metadata["attributes"][name]
-        try:
-            array = archive[name]
-        except ValueError as error:  # e.g. "Object arrays cannot be loaded ..."
-            raise _Invalid(f"its array {name!r} cannot be read ({error})") from None
-        if array.dtype.str != entry.get("dtype") or list(array.shape) != entry.get(
-            "shape"
-        ):
-            raise _Invalid(
-                f"its array {name!r} has dtype {array.dtype.str} and shape "
-                f"{list(array.shape)}, but the metadata says {entry.get('dtype')} and "
-                f"{entry.get('shape')}"
-            )
-        arrays[name] = array
-    return arrays
+    return {
+        name: _read_array(archive, files[name], name, metadata["attributes"][name])
+        for name in sorted(expected)
+    }
 
 
 def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    # Opened here rather than by np.load, which leaks its handle when the zip is
-    # unreadable; FileNotFoundError names the path.
-    with open(path, "rb") as stream:
+    with _open_regular_file(path) as stream:
         if stream.read(4) != _ZIP_MAGIC:
             raise _Invalid(f"it is not a {FORMAT_NAME} file (not a zip archive)")
         stream.seek(0)
+        file_size = os.fstat(stream.fileno()).st_size
         try:
-            with np.load(stream, allow_pickle=False) as archive:
-                if _METADATA not in archive.files:
+            with zipfile.ZipFile(stream) as archive:
+                members = _members(archive, file_size)
+                if _METADATA not in members:
                     raise _Invalid(f"it is not a {FORMAT_NAME} file (no {_METADATA})")
-                metadata = _parse_metadata(archive[_METADATA])
-                arrays = _read_arrays(archive, metadata)
+                metadata = _read_metadata(archive, members[_METADATA])
+                arrays = _read_arrays(archive, members, metadata)
+        except _Invalid:
+            raise
         except (
             zipfile.BadZipFile,
             EOFError,
             zlib.error,
             NotImplementedError,
+            struct.error,
+            # From the zip's own fields: names that are not UTF-8, impossible
+            # dates or offsets.
+            ValueError,
             # The file is open: an OSError now comes from offsets in a corrupt
             # archive (a seek before its start), not from the disk.
             OSError,
         ) as error:
-            raise _Invalid(f"it is truncated or corrupt ({error})") from None
+            raise _Invalid(f"it is truncated or corrupt ({_one_line(error)})") from None
     stored = metadata.pop("sha256")
     if _checksum(metadata, arrays) != stored:
         raise _Invalid("its checksum does not match its contents (corrupt or edited)")
@@ -319,12 +563,23 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def _decode_parameter(name: str, entry) -> object:
-    if not isinstance(entry, dict) or entry.get("kind") not in ("json", "dtype"):
+    if (
+        not isinstance(entry, dict)
+        or entry.get("kind") not in ("json", "dtype")
+        or "value" not in entry
+    ):
         raise _Invalid(f"its entry for the parameter {name!r} is malformed")
     if entry["kind"] == "dtype":
+        # Only a name: np.dtype would also build structured dtypes from lists.
+        # It parses names with ast and warns of deprecated ones: any error or
+        # warning means a name save does not write.
         try:
-            return np.dtype(entry["value"]).type
-        except TypeError:
+            if not isinstance(entry["value"], str):
+                raise TypeError
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                return np.dtype(entry["value"]).type
+        except (TypeError, ValueError, SyntaxError, Warning):
             raise _Invalid(f"its dtype {entry['value']!r} is unknown") from None
     return entry["value"]
 
@@ -368,6 +623,9 @@ def read_model(path: str | os.PathLike) -> tuple[dict, dict, dict]:
         the message names the file and what is wrong.
     FileNotFoundError
         If ``path`` does not exist.
+    OSError
+        If ``path`` is a folder, FIFO, device or socket: it is refused without
+        being opened.
     """
     path = Path(path)
     try:
@@ -385,17 +643,32 @@ def read_model(path: str | os.PathLike) -> tuple[dict, dict, dict]:
     return metadata, params, attributes
 
 
-def load_estimator(path: str | os.PathLike, estimator_class: type):
+def load_estimator(
+    path: str | os.PathLike,
+    estimator_class: type,
+    check: Callable[[object, dict], None] | None = None,
+):
     """Rebuild an estimator of ``estimator_class`` saved by :func:`save_estimator`.
 
     Parameters are validated as ``fit`` would; fitted attributes are set as
-    saved.
+    saved, once ``check`` accepts them.
+
+    Parameters
+    ----------
+    path : str or path-like
+    estimator_class : type
+    check : callable, default=None
+        The estimator's own validation of its fitted state, called as
+        ``check(estimator, attributes)`` with the estimator built from the saved
+        parameters and the decoded attributes, before they are set; it raises
+        a ValueError saying what is wrong, which becomes the file's error.
 
     Raises
     ------
     ValueError
-        If the file is invalid (see :func:`read_model`), holds another class, or
-        holds parameters ``estimator_class`` does not accept.
+        If the file is invalid (see :func:`read_model`), holds another class,
+        holds parameters ``estimator_class`` does not accept, or fitted
+        attributes ``check`` refuses.
     """
     path = Path(path)
     metadata, params, attributes = read_model(path)
@@ -414,6 +687,11 @@ def load_estimator(path: str | os.PathLike, estimator_class: type):
             f"({error}); it was saved by sklearn-factorembed "
             f"{metadata.get('library_version')}",
         ) from None
+    if check is not None:
+        try:
+            check(estimator, attributes)
+        except ValueError as error:
+            raise _invalid_file(path, str(error)) from None
     state = estimator.__getstate__()
     state.update(attributes)
     estimator.__setstate__(state)

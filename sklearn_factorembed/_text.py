@@ -20,6 +20,13 @@ import scipy.sparse as sp
 
 from ._cache import cached, fingerprint
 
+try:  # Python 3.11 and later
+    from re import _constants as _sre_constants
+    from re import _parser as _sre_parser
+except ImportError:  # Python 3.10
+    import sre_constants as _sre_constants
+    import sre_parse as _sre_parser
+
 # Pretrained tables (GloVe, word2vec) were built from text tokenized the Penn
 # Treebank way: clitics ("'s", "n't") and punctuation are tokens of their own,
 # while hyphenated words and numbers such as "co-writer" and "1.8" stay whole.
@@ -169,6 +176,94 @@ def build_analyzer(
                 "groups; use at most one, or non-capturing groups (?:...)"
             )
     return Analyzer(lowercase, token_pattern, tokenizer)
+
+
+_REPEATS = tuple(
+    getattr(_sre_constants, name)
+    for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+    if hasattr(_sre_constants, name)
+)
+_BACKREFERENCES = (_sre_constants.GROUPREF, _sre_constants.GROUPREF_EXISTS)
+_MAX_GROUP_NESTING = 100
+
+
+def backtracking_hazard(token_pattern: str) -> str | None:
+    r"""What in ``token_pattern`` can make matching take exponential time, or
+    None if nothing can.
+
+    Python's regular expressions backtrack: a part that can match the same
+    text in many ways, repeated, makes a failing match try every way, as
+    ``(?:a+)+b`` does on ``"aaa...a"`` (2^n tries). The rule, on the parsed
+    pattern: no part repeated more than once (under ``*``, ``+`` or
+    ``{m,n}`` with ``n > 1``) holds another repeat (``?`` included) or an
+    alternation (``|`` of single characters is a character class and is
+    fine), no backreference or conditional group appears anywhere, and groups
+    nest at most 100 deep (compiling deeper ones can exhaust the stack). The
+    default pattern breaks the rule in a way that cannot backtrack (its
+    repeated part ``[-.]\w+`` starts with a character ``\w+`` does not match)
+    and is accepted as it is. The rule excludes the exponential cases only:
+    several repeats in a row over the same characters (``\w*\w*x``) still
+    take time polynomial in the length of a run.
+
+    Raises
+    ------
+    ValueError
+        If ``token_pattern`` is not a valid regular expression.
+
+    Examples
+    --------
+    >>> backtracking_hazard(r"\w+") is None
+    True
+    >>> backtracking_hazard(r"(?:a+)+b")
+    'a repeat inside a repeat'
+    """
+    if token_pattern == DEFAULT_TOKEN_PATTERN:
+        return None
+    try:
+        parsed = _sre_parser.parse(token_pattern)
+        return _hazard(parsed, repeated=False, depth=0)
+    except re.error as error:
+        raise ValueError(
+            f"token_pattern={token_pattern!r} is not a valid regular expression: "
+            f"{error}"
+        ) from None
+    except RecursionError:
+        return f"groups nested more than {_MAX_GROUP_NESTING} deep"
+
+
+def _hazard(subpattern, repeated: bool, depth: int) -> str | None:
+    """The first hazard (see :func:`backtracking_hazard`) in a parsed
+    ``subpattern``, a repeated part if ``repeated``, ``depth`` groups deep."""
+    if depth > _MAX_GROUP_NESTING:
+        # The matcher's compiler recurses too: deep enough, compiling the
+        # pattern in transform would raise RecursionError.
+        return f"groups nested more than {_MAX_GROUP_NESTING} deep"
+    constants = _sre_constants
+    for op, argument in subpattern:
+        if op in _BACKREFERENCES:
+            return "a backreference or conditional group"
+        if op in _REPEATS:
+            low, high, item = argument
+            if repeated and (low, high) != (1, 1):
+                return "a repeat inside a repeat"
+            # An optional part (at most once) can match in at most two ways.
+            parts = [(item, repeated or high > 1)]
+        elif op is constants.BRANCH:
+            if repeated:
+                return "an alternation inside a repeat"
+            parts = [(branch, repeated) for branch in argument[1]]
+        elif op is constants.SUBPATTERN:
+            parts = [(argument[-1], repeated)]
+        elif op in (constants.ASSERT, constants.ASSERT_NOT):
+            parts = [(argument[1], repeated)]
+        elif op is getattr(constants, "ATOMIC_GROUP", None):
+            parts = [(argument, repeated)]
+        else:  # a character, class, category or anchor
+            continue
+        for part, part_repeated in parts:
+            if found := _hazard(part, part_repeated, depth + 1):
+                return found
+    return None
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from sklearn.exceptions import NotFittedError
 from tqdm import tqdm
 
 from . import __version__
@@ -216,26 +215,18 @@ def _print_rows(rows: Sequence[tuple[str, str]]) -> None:
 
 
 def _load_model(path: str) -> FactorizedEmbedding:
-    """Load a model file, refusing one that lacks an attribute ``transform`` needs.
+    """Load a model file and transform one of its words.
 
-    ``FactorizedEmbedding.load`` checks the checksum and the shapes; a file can
-    pass both (written by hand, or by another version) and still lack a fitted
-    attribute. Transforming one word reads every attribute ``transform`` does.
+    ``FactorizedEmbedding.load`` checks everything the methods read (the one
+    validation of a model file, :func:`._validation.check_fitted_state`);
+    transforming a word shows that the model works, before anything is
+    written.
     """
-    try:
-        embedding = FactorizedEmbedding.load(path)
-        with warnings.catch_warnings():
-            # The word may not be a token of its own (it may hold a space).
-            warnings.simplefilter("ignore", UserWarning)
-            embedding.transform([next(iter(embedding.vocabulary_), "")])
-    except AttributeError as error:
-        if isinstance(error, NotFittedError):  # no fitted attribute at all
-            problem = str(error)
-        elif (error.name or "").endswith("_"):
-            problem = f"it has no fitted attribute {error.name!r}"
-        else:
-            raise
-        raise ValueError(f"cannot load the model file {path!r}: {problem}") from None
+    embedding = FactorizedEmbedding.load(path)
+    with warnings.catch_warnings():
+        # The word may not be a token of its own (it may hold a space).
+        warnings.simplefilter("ignore", UserWarning)
+        embedding.transform([next(iter(embedding.vocabulary_), "")])
     return embedding
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import io
+import json
 import os
 import shutil
 import signal
@@ -17,7 +20,7 @@ from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
 
 import sklearn_factorembed
-from sklearn_factorembed import FactorizedEmbedding, cli
+from sklearn_factorembed import FactorizedEmbedding, _persistence, cli
 from sklearn_factorembed.cli import main
 from sklearn_factorembed.datasets import evaluate_word_similarity
 
@@ -706,3 +709,166 @@ def test_interrupt_in_process_returns_130(monkeypatch, tmp_path, capsys):
     out = str(tmp_path / "model.npz")
     assert main(["compress", LEE, "--rank", "2", "--out", out, "-q"]) == 130
     assert _one_line(capsys.readouterr().err) == "factorembed compress: interrupted"
+
+
+# -- crafted files and real resource errors, through the console script -------------
+
+
+def _rewritten(model: Path, path: Path, edit) -> Path:
+    """A copy of a model file with ``edit(metadata, arrays)`` applied and the
+    checksum recomputed, so that the file's contents, not its checksum, fail."""
+    with zipfile.ZipFile(model) as archive:
+        metadata = json.loads(archive.read("metadata.json"))
+    with np.load(model, allow_pickle=False) as archive:
+        arrays = {
+            name: archive[name] for name in archive.files if name != "metadata.json"
+        }
+    edit(metadata, arrays)
+    for name, array in arrays.items():
+        metadata["attributes"][name].update(
+            dtype=array.dtype.str, shape=list(array.shape)
+        )
+    del metadata["sha256"]
+    metadata["sha256"] = _persistence._checksum(metadata, arrays)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w") as member:
+                np.lib.format.write_array(member, array)
+        archive.writestr("metadata.json", json.dumps(metadata))
+    return path
+
+
+def _pq_indices_past_the_codebooks(metadata, arrays):
+    arrays["codebooks_"] = arrays["codebooks_"][:, :200]
+    arrays["quantized_codes_"][7, 0] = 250
+
+
+@pytest.fixture(scope="module")
+def crafted_models(tmp_path_factory) -> dict[str, Path]:
+    """Model files that gave a traceback: a PQ model indexing past its
+    codebooks (IndexError), a metadata.json of 200,000 nested lists
+    (RecursionError), an .npy header of 10^12 x 10 floats (MemoryError)."""
+    folder = tmp_path_factory.mktemp("crafted-models")
+    model = folder / "pq.npz"
+    argv = ["compress", LEE, "--rank", "4", "--quantization", "pq", "--out"]
+    assert main([*argv, str(model), "-q"]) == 0
+    with zipfile.ZipFile(model) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (10**12, 10)}
+    )
+    members["huge_.npy"] = header.getvalue() + bytes(64)
+    metadata = json.loads(members["metadata.json"])
+    metadata["attributes"]["huge_"] = {
+        "kind": "array",
+        "dtype": "<f4",
+        "shape": [10**12, 10],
+    }
+    members["metadata.json"] = json.dumps(metadata).encode()
+    huge = folder / "huge.npz"
+    with zipfile.ZipFile(huge, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    nested = folder / "nested.npz"
+    with zipfile.ZipFile(nested, "w") as archive:
+        archive.writestr("metadata.json", "[" * 200_000 + "]" * 200_000)
+    indices = _rewritten(model, folder / "indices.npz", _pq_indices_past_the_codebooks)
+    return {"indices": indices, "nested": nested, "huge": huge}
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("indices", "quantized_codes_ index centroid 255 but the codebooks_ hold 200"),
+        ("nested", "its metadata.json nests 200000 levels deep"),
+        ("huge", "need 40000000000000"),
+    ],
+)
+@pytest.mark.parametrize("command", ["info", "evaluate", "export"])
+def test_crafted_model_is_a_one_line_error_naming_it(
+    crafted_models, command, name, message, tmp_path, capsys
+):
+    path = crafted_models[name]
+    argv = [command, str(path), "-q"]
+    if command == "export":
+        argv += ["--out", str(tmp_path / "codes.txt")]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    line = _one_line(captured.err)
+    assert line.startswith(
+        f"factorembed {command}: error: cannot load the model file {str(path)!r}: "
+    )
+    assert message in line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def truncated_gz(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("truncated") / "vectors.txt.gz"
+    compressed = gzip.compress(Path(LEE).read_bytes())
+    path.write_bytes(compressed[: len(compressed) // 2])
+    return path
+
+
+@pytest.mark.parametrize("command", ["evaluate", "compress"])
+def test_truncated_txt_gz_is_a_one_line_error_naming_it(
+    truncated_gz, command, tmp_path, capsys
+):
+    argv = [command, str(truncated_gz), "-q"]
+    if command == "compress":
+        argv += ["--rank", "2", "--out", str(tmp_path / "model.npz")]
+    assert main(argv) == 1
+    assert _one_line(capsys.readouterr().err) == (
+        f"factorembed {command}: error: the vectors file {str(truncated_gz)!r} ends "
+        "early (truncated?): Compressed file ended before the end-of-stream marker "
+        "was reached"
+    )
+
+
+_FAIL_FOR_REAL = """
+import contextlib, io, json, resource, sys
+from sklearn_factorembed import cli
+
+def exhaust_memory(source):
+    return bytearray(8 << 30)
+
+def recurse(source):
+    return recurse(source)
+
+resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+outcomes = {}
+for name, failure in [("memory", exhaust_memory), ("recursion", recurse)]:
+    cli.load_vectors = failure
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        status = cli.main(["compress", sys.argv[1], "--rank", "2", "-q", "--out",
+                           sys.argv[2]])
+    outcomes[name] = [status, stderr.getvalue()]
+print(json.dumps(outcomes))
+"""
+
+
+def test_real_memory_and_recursion_errors_are_one_line(tmp_path):
+    # Raised for real (an allocation beyond a memory limit, a recursion without
+    # end) rather than by a stand-in, so that printing the line works in the
+    # state those errors leave.
+    out = str(tmp_path / "model.npz")
+    result = subprocess.run(
+        [sys.executable, "-c", _FAIL_FOR_REAL, LEE, out],
+        capture_output=True,
+        text=True,
+        env=_environment(),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    outcomes = json.loads(result.stdout)
+    assert outcomes["memory"][0] == outcomes["recursion"][0] == 1
+    assert _one_line(outcomes["memory"][1]) == (
+        "factorembed compress: error: MemoryError: out of memory"
+    )
+    assert _one_line(outcomes["recursion"][1]) == (
+        "factorembed compress: error: RecursionError: maximum recursion depth exceeded"
+    )
+    assert not Path(out).exists()

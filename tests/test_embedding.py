@@ -5,11 +5,13 @@ computes is in test_fit.py."""
 from __future__ import annotations
 
 import pickle
+import tracemalloc
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from gensim.models import KeyedVectors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -192,6 +194,60 @@ def test_transform_consumes_a_generator(small_table_path, small_corpus):
 def test_transform_of_an_empty_stream_has_no_rows(small_table_path, small_corpus):
     embedding = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
     assert embedding.transform(iter([])).shape == (0, 4)
+
+
+def test_len_that_is_not_the_number_of_documents_changes_nothing(
+    small_table_path, small_corpus
+):
+    class Lying(list):
+        def __init__(self, documents, length):
+            super().__init__(documents)
+            self.length = length
+
+        def __len__(self):
+            return self.length
+
+    embedding = FactorizedEmbedding(small_table_path, rank=4, batch_size=16)
+    expected = embedding.fit(small_corpus).transform(small_corpus)
+    for length in (0, 50, 500):
+        np.testing.assert_array_equal(
+            embedding.transform(Lying(small_corpus, length)), expected
+        )
+
+
+def _peak_bytes(function) -> tuple[object, int]:
+    """``function()`` and the peak of the memory it allocated (tracemalloc
+    sees numpy's arrays as well as Python's objects)."""
+    tracemalloc.start()
+    try:
+        result = function()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_streamed_transform_peaks_at_the_output_plus_a_batch(tmp_path):
+    # Codes wide enough that the output, not the tokens of a batch, dominates.
+    rank, n_documents, batch_size = 64, 200_000, 10_000
+    table = KeyedVectors(vector_size=rank)
+    words = [f"w{i}" for i in range(300)]
+    table.add_vectors(words, np.random.default_rng(0).normal(size=(300, rank)))
+    table.save_word2vec_format(str(tmp_path / "wide.txt"))
+    embedding = FactorizedEmbedding(
+        tmp_path / "wide.txt", rank=rank, postprocess=None, batch_size=batch_size
+    ).fit([" ".join(words)])
+
+    def documents(n):
+        return (f"w{i % 300} w{i * 7 % 300} w{i * 13 % 300}" for i in range(n))
+
+    embedding.transform(documents(10))  # builds what transform keeps
+    _, batch = _peak_bytes(lambda: embedding.transform(documents(batch_size)))
+    codes, peak = _peak_bytes(lambda: embedding.transform(documents(n_documents)))
+
+    assert codes.shape == (n_documents, rank)
+    # Concatenating the batches at the end peaked at twice the output.
+    assert codes.nbytes > 3 * batch
+    assert peak < codes.nbytes + 3 * batch, (peak, codes.nbytes, batch)
 
 
 def test_non_str_element_deep_in_a_stream_is_named(small_table_path, small_corpus):
@@ -488,10 +544,35 @@ def test_invalid_parameters_raise_invalid_parameter_error(
     "labels, message",
     [
         (lambda n_documents: None, "supervised=True .* y=None"),
-        (lambda n_documents: np.zeros(n_documents), "at least two classes"),
-        (lambda n_documents: np.zeros(3), "inconsistent numbers of samples"),
+        (lambda n: np.zeros(n), "at least two classes in y, got array"),
+        (lambda n: np.zeros(3), "y has 3 labels for 120 documents"),
+        (lambda n: np.zeros(n + 1), "y has 121 labels for 120 documents"),
+        (lambda n: np.arange(n), "y has 120 classes for 120 documents"),
+        (lambda n: np.eye(n, 2), r"y must be 1-d, .* shape \(120, 2\)"),
+        (lambda n: np.zeros((n, 1)), r"y must be 1-d, .* shape \(120, 1\)"),
+        (lambda n: np.r_[[0, np.nan], np.arange(n - 2) % 2], "y holds NaN .* 1,"),
+        (
+            lambda n: np.array([np.nan, *["a", "b"] * (n // 2 - 1), "a"], object),
+            "y holds NaN .* document 0",
+        ),
+        (lambda n: np.r_[[0.5, 1.5], np.ones(n - 2)], "y must hold class labels"),
+        (lambda n: [None, "a"] + ["b"] * (n - 2), "y must hold class labels"),
+        (lambda n: [[0], [1, 2]] + [[0]] * (n - 2), "y must be a 1-d array"),
     ],
-    ids=["none", "one-class", "other-length"],
+    ids=[
+        "none",
+        "one-class",
+        "fewer-labels",
+        "more-labels",
+        "a-class-per-document",
+        "2-d",
+        "column",
+        "nan",
+        "nan-object",
+        "continuous",
+        "none-label",
+        "ragged",
+    ],
 )
 def test_supervised_fit_needs_a_label_of_two_classes_or_more_per_document(
     small_table_path, small_corpus, labels, message

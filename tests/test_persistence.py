@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import bz2
 import io
 import json
 import os
 import pickle
+import struct
 import subprocess
 import sys
 import tempfile
 import textwrap
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -542,3 +545,328 @@ def test_export_rejects_words_the_word2vec_format_cannot_hold(
 def test_export_rejects_unknown_format_or_space(fitted, tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         fitted.export(tmp_path / "codes.txt", **kwargs)
+
+
+# -- crafted archives: sizes checked before anything is allocated -------------------
+
+
+def _raw_zip(members) -> bytes:
+    """A zip archive written by hand, so that its sizes and flags can lie:
+    ``members`` holds (name, bytes as stored, method, stated size, crc, flags)."""
+    archive, directory = bytearray(), bytearray()
+    for name, data, method, size, crc, flags in members:
+        offset, encoded = len(archive), name.encode()
+        archive += struct.pack(
+            "<4s5H3L2H", b"PK\x03\x04", 20, flags, method, 0, 0, crc, len(data),
+            size, len(encoded), 0,
+        )  # fmt: skip
+        archive += encoded + data
+        directory += struct.pack(
+            "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, flags, method, 0, 0, crc,
+            len(data), size, len(encoded), 0, 0, 0, 0, 0, offset,
+        )  # fmt: skip
+        directory += encoded
+    end = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members),
+        len(directory), len(archive), 0,
+    )  # fmt: skip
+    return bytes(archive + directory + end)
+
+
+def _stored(name: str, data: bytes) -> tuple:
+    return (name, data, zipfile.ZIP_STORED, len(data), zlib.crc32(data), 0)
+
+
+def _model_members(path, metadata=None) -> list[tuple]:
+    """The members of a model file, stored as they are, with new metadata."""
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    if metadata is not None:
+        members["metadata.json"] = json.dumps(metadata).encode()
+    return [_stored(name, data) for name, data in members.items()]
+
+
+def _npy_header(descr: str, shape: tuple) -> bytes:
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
+    return header.getvalue()
+
+
+def _deflated_zeros(prefix: bytes, n_zeros: int) -> bytes:
+    """A raw deflate stream of ``prefix`` and ``n_zeros`` zero bytes (a whole
+    number of MiB), built in milliseconds: after a full flush a compressor
+    forgets what came before, so every MiB of zeros compresses to the same
+    bytes."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = compressor.compress(prefix) + compressor.flush(zlib.Z_FULL_FLUSH)
+    mebibyte = compressor.compress(bytes(1 << 20)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    tail = compressor.flush()
+    return head + mebibyte * (n_zeros >> 20) + tail
+
+
+def _with_array_entry(saved, name, descr, shape) -> dict:
+    metadata = _metadata(saved)
+    metadata["attributes"][name] = {"kind": "array", "dtype": descr, "shape": shape}
+    return metadata
+
+
+def _crafted_archives(saved) -> dict[str, bytes]:
+    """Files whose headers promise far more than they hold, and bombs."""
+    huge = [10**12, 10]
+    claim = _with_array_entry(saved, "huge_", "<f4", huge)
+    header = _npy_header("<f4", tuple(huge))
+    n_zeros = 2 << 30  # more than the subprocess may allocate
+    zeros_header = _npy_header("|u1", (n_zeros,))
+    bomb = _deflated_zeros(zeros_header, n_zeros)
+    nested = b"[" * 200_000 + b"]" * 200_000
+    return {
+        # A header of 10^12 x 10 floats over 64 bytes of data.
+        "header.npz": _raw_zip(
+            [*_model_members(saved, claim), _stored("huge_.npy", header + bytes(64))]
+        ),
+        # The zip entry claiming the 3 GB that its 64 bytes would need.
+        "stored-size.npz": _raw_zip(
+            [
+                *_model_members(saved, claim),
+                ("huge_.npy", header + bytes(64), zipfile.ZIP_STORED, 3 << 30, 0, 0),
+            ]
+        ),
+        # 2 GiB of zeros deflated to 2 MB.
+        "bomb.npz": _raw_zip(
+            [
+                *_model_members(
+                    saved, _with_array_entry(saved, "zeros_", "|u1", [n_zeros])
+                ),
+                (
+                    "zeros_.npy",
+                    bomb,
+                    zipfile.ZIP_DEFLATED,
+                    len(zeros_header) + n_zeros,
+                    0,
+                    0,
+                ),
+            ]
+        ),
+        "nested.npz": _raw_zip(
+            [
+                *[m for m in _model_members(saved) if m[0] != "metadata.json"],
+                _stored("metadata.json", nested),
+            ]
+        ),
+    }
+
+
+_LOAD_EACH = """
+import json, resource, sys
+from pathlib import Path
+
+# What loading allocates for a crafted file is bounded by far less than this:
+# a loader that believed one would raise MemoryError here.
+resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+from sklearn_factorembed import FactorizedEmbedding
+
+for path in sorted(Path(sys.argv[1]).iterdir()):
+    try:
+        FactorizedEmbedding.load(path)
+    except BaseException as error:
+        outcome = [type(error).__name__, str(error)]
+    else:
+        outcome = ["loaded", ""]
+    print(json.dumps([path.name, outcome]), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def crafted_outcomes(tmp_path_factory, small_table_path, small_corpus) -> dict:
+    """Each crafted file, and a FIFO, loaded in a subprocess limited to 1.5 GB
+    of address space: file name -> [exception name, message], or ["hangs",
+    ...] for the file being loaded after a minute."""
+    folder = tmp_path_factory.mktemp("crafted")
+    model = folder.parent / "model-for-crafting.npz"
+    FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus).save(model)
+    for name, data in _crafted_archives(model).items():
+        (folder / name).write_bytes(data)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(folder / "fifo.npz")  # opening one blocks until it is written
+    command = [sys.executable, "-c", _LOAD_EACH, str(folder)]
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=60, env=environment
+        )
+    except subprocess.TimeoutExpired as timeout:
+        printed = timeout.stdout or b""  # bytes, whatever text=True says
+        if isinstance(printed, bytes):
+            printed = printed.decode()
+        outcomes = dict(map(json.loads, printed.splitlines()))
+        hung = next(
+            path.name for path in sorted(folder.iterdir()) if path.name not in outcomes
+        )
+        return outcomes | {hung: ["hangs", "still loading after 60 s"]}
+    assert result.returncode == 0, result.stderr[-3000:]
+    return dict(map(json.loads, result.stdout.splitlines()))
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        (
+            "header.npz",
+            "its array 'huge_' holds 64 bytes after its header where its shape "
+            "[1000000000000, 10] and dtype <f4 need 40000000000000",
+        ),
+        (
+            "stored-size.npz",
+            "its member 'huge_.npy' is stored in 192 bytes but claims to hold "
+            "3221225472",
+        ),
+        (
+            "bomb.npz",
+            "to 2147483776 bytes, more than a model file's members do (at most 100 "
+            "times",
+        ),
+        ("nested.npz", "its metadata.json nests 200000 levels deep, more than the 32"),
+    ],
+)
+def test_crafted_sizes_are_refused_before_anything_is_allocated(
+    crafted_outcomes, name, message
+):
+    kind, text = crafted_outcomes[name]
+    assert kind == "ValueError", text
+    assert f"{name}': " in text and message in text, text
+
+
+def _depth(value) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab\n'),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(alphabet='[{"\\'), children, max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+@given(value=json_values, indent=st.sampled_from([None, 1]))
+def test_json_nesting_is_counted_as_parsing_would_find_it(value, indent):
+    raw = json.dumps(value, indent=indent).encode()
+    assert _persistence._json_nesting(raw) == _depth(value)
+
+
+def test_brackets_inside_json_strings_do_not_count_as_nesting(fitted, tmp_path):
+    fitted.settings_ = {"note": "[" * 1000 + '\\"]{'}
+    fitted.save(tmp_path / "model.npz")
+    assert FactorizedEmbedding.load(tmp_path / "model.npz").settings_ == {
+        "note": "[" * 1000 + '\\"]{'
+    }
+
+
+def test_metadata_larger_than_the_cap_is_refused(saved, monkeypatch):
+    monkeypatch.setattr(_persistence, "_MAX_METADATA_BYTES", 1000)
+    with pytest.raises(
+        ValueError, match="metadata.json is .* bytes, more than the 1000"
+    ):
+        FactorizedEmbedding.load(saved)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: (m[0], m[1], m[2], m[3], m[4], 0x1), "is encrypted"),
+        (
+            lambda m: (m[0], bz2.compress(m[1]), zipfile.ZIP_BZIP2, *m[3:]),
+            "uses compression method 12; model files are stored or deflated",
+        ),
+    ],
+)
+def test_encrypted_or_bzip2_members_are_refused(saved, edit, message):
+    members = _model_members(saved)
+    members[0] = edit(members[0])
+    saved.write_bytes(_raw_zip(members))
+    with pytest.raises(ValueError, match=f"model.npz.*{message}"):
+        FactorizedEmbedding.load(saved)
+
+
+def test_many_members_inflating_within_their_allowance_are_refused_in_all(saved):
+    # Each inflates to 60 KiB from a few bytes, within the allowance of a
+    # small member; 2,000 of them would inflate to 120 MB.
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    zeros = compressor.compress(bytes(60 << 10)) + compressor.flush()
+    members = [
+        (f"zeros{i}_.npy", zeros, zipfile.ZIP_DEFLATED, 60 << 10, 0, 0)
+        for i in range(2000)
+    ]
+    saved.write_bytes(_raw_zip([*_model_members(saved), *members]))
+    size = saved.stat().st_size
+    with pytest.raises(ValueError, match=f"more than 100 times the file's {size}"):
+        FactorizedEmbedding.load(saved)
+
+
+def test_a_member_twice_is_refused(saved):
+    members = _model_members(saved)
+    saved.write_bytes(_raw_zip([*members, members[0]]))
+    with pytest.raises(ValueError, match=f"holds the member '{members[0][0]}' twice"):
+        FactorizedEmbedding.load(saved)
+
+
+def test_members_sharing_their_bytes_are_refused(saved):
+    data = saved.read_bytes()
+    # A second central directory entry pointing at the first member's bytes.
+    members = _model_members(saved)
+    archive = _raw_zip(members)
+    directory = archive.index(b"PK\x01\x02")
+    first_entry_end = archive.index(b"PK\x01\x02", directory + 4)
+    copy = bytearray(archive[directory:first_entry_end])
+    name = members[0][0].encode()
+    copy[-len(name) :] = name.replace(b"_", b"x", 1)  # another, equally long name
+    end = archive.rindex(b"PK\x05\x06")
+    n, size, offset = len(members) + 1, end - directory + len(copy), directory
+    trailer = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, n, n, size, offset, 0)
+    saved.write_bytes(archive[:end] + bytes(copy) + trailer)
+    assert data != saved.read_bytes()
+    with pytest.raises(ValueError, match="into another member"):
+        FactorizedEmbedding.load(saved)
+
+
+@pytest.mark.parametrize(
+    "member, message",
+    [
+        (b"\x93NUMPY\x03\x00" + bytes(20), "unsupported .npy format version"),
+        (b"\x93NUMPY\x01\x00\x04\x00{'a'", "no valid .npy header"),
+        (b"not an npy file at all", "no valid .npy header"),
+    ],
+)
+def test_malformed_npy_headers_are_refused(saved, member, message):
+    members = [m for m in _model_members(saved) if m[0] != "mean_.npy"]
+    saved.write_bytes(_raw_zip([*members, _stored("mean_.npy", member)]))
+    with pytest.raises(ValueError, match=f"its array 'mean_' has {message}|{message}"):
+        FactorizedEmbedding.load(saved)
+
+
+# -- paths that are not regular files ------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_fifo_is_refused_without_being_opened(crafted_outcomes, tmp_path):
+    kind, text = crafted_outcomes["fifo.npz"]
+    assert kind == "OSError", text
+    assert text.endswith(
+        "fifo.npz': it is a FIFO (named pipe), not a regular file; it is refused "
+        "without being opened"
+    )
+    os.mkfifo(tmp_path / "model.npz")
+    assert not _persistence.is_model_file(tmp_path / "model.npz")
+
+
+def test_folder_is_an_is_a_directory_error(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        FactorizedEmbedding.load(tmp_path)

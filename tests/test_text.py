@@ -16,6 +16,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn_factorembed._text import (
     DEFAULT_TOKEN_PATTERN,
     CorpusStatistics,
+    backtracking_hazard,
     build_analyzer,
     count_tokens,
     frequency_weights,
@@ -109,6 +110,65 @@ def test_custom_tokenizer_and_pattern_run_per_document():
     np.testing.assert_array_equal(by_space.toarray(), [[0, 0, 1, 1], [0, 0, 2, 0]])
     by_letter = count_tokens(documents, build_analyzer(token_pattern=r"\w"), vocabulary)
     np.testing.assert_array_equal(by_letter.toarray(), [[1, 1, 1, 0], [0, 0, 2, 0]])
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        DEFAULT_TOKEN_PATTERN,
+        r"\w+",
+        r"(?u)\b\w\w+\b",  # scikit-learn's default
+        r"[^\W\d_]+|\d+(?:[.,]\d+)?",
+        r"(?:\w|')+",  # single characters: a character class
+        r"(?:ab)+",
+        r"(?=\w+n't)\w",
+        r"(\w)\w*",
+        r"(?:\w+)?",  # at most once: two ways at most
+        "",
+    ],
+)
+def test_patterns_without_nested_repeats_are_safe(pattern):
+    assert backtracking_hazard(pattern) is None
+
+
+@pytest.mark.parametrize(
+    "pattern, hazard",
+    [
+        (r"(?:a+)+b", "a repeat inside a repeat"),
+        (r"(?:a*)*b", "a repeat inside a repeat"),
+        (r"(?:a?a?)+b", "a repeat inside a repeat"),  # ? is a repeat too
+        (r"(?:a{2})+", "a repeat inside a repeat"),
+        (r"(?:(?=a+)a)*", "a repeat inside a repeat"),  # in a lookahead
+        (r"(?>a+)+", "a repeat inside a repeat"),
+        (r"(?:a|aa)+b", "an alternation inside a repeat"),
+        (r"(?:\w+|\d+)+", "an alternation inside a repeat"),
+        (r"(?:(?:a+)?)+", "a repeat inside a repeat"),
+        (r"(a)\1", "a backreference or conditional group"),
+        (r"(a)?(?(1)b|c)", "a backreference or conditional group"),
+        ("(" * 5000 + ")" * 5000, "groups nested more than 100 deep"),
+        ("(?=" * 150 + "a" + ")" * 150, "groups nested more than 100 deep"),
+    ],
+)
+def test_patterns_that_can_backtrack_exponentially_are_named(pattern, hazard):
+    assert backtracking_hazard(pattern) == hazard
+
+
+def test_refused_patterns_do_backtrack_exponentially():
+    # The reason for the rule: each added "a" doubles the work of a failing
+    # match (counted as the time of 14 against 18 characters: 16-fold).
+    import time
+
+    def seconds(text):
+        start = time.perf_counter()
+        re.findall(r"(?:a|a)+b", text)
+        return time.perf_counter() - start
+
+    assert seconds("a" * 18) > 4 * seconds("a" * 14)
+
+
+def test_invalid_pattern_is_a_value_error_naming_it():
+    with pytest.raises(ValueError, match=r"token_pattern='\(' is not a valid"):
+        backtracking_hazard("(")
 
 
 def test_corpus_statistics_add_up_to_those_of_the_whole(small_corpus):
