@@ -101,7 +101,7 @@ def _empty_rows(counts) -> int:
     return int(np.count_nonzero(np.diff(counts.indptr) == 0))
 
 
-def _check_labels(y, n_documents: int) -> np.ndarray:
+def _check_labels(y, n_documents: int, supervised=True) -> np.ndarray:
     """``y`` as a 1-d array of class labels, one per document, or a ValueError
     naming y: the discriminants need at least two classes, and more documents
     than classes to measure how the documents of a class vary."""
@@ -136,13 +136,14 @@ def _check_labels(y, n_documents: int) -> np.ndarray:
         )
     if len(classes) < 2:
         raise ValueError(
-            f"supervised=True needs at least two classes in y, got {classes!r}"
+            f"supervised={supervised!r} needs at least two classes in y, got "
+            f"{classes!r}"
         )
     if n_documents <= len(classes):
         raise ValueError(
             f"y has {len(classes)} classes for {n_documents} documents; "
-            "supervised=True needs more documents than classes, to measure how "
-            "the documents of a class vary"
+            f"supervised={supervised!r} needs more documents than classes, to "
+            "measure how the documents of a class vary"
         )
     return labels
 
@@ -518,7 +519,7 @@ default="sif-weighted"
                 self.batch_size,
             )
         if self.supervised:
-            labels = _check_labels(y, statistics.n_documents)
+            labels = _check_labels(y, statistics.n_documents, self.supervised)
         previous = getattr(self, "_corpus_statistics", None) if partial else None
         if previous is not None:
             statistics = previous + statistics
