@@ -97,6 +97,39 @@ def fit_from_statistics(
         setattr(embedding, name, value)
 
 
+def _filled_rows(batches, n_rows_expected: int, row) -> np.ndarray:
+    """The row blocks of ``batches`` stacked into one array of rows ``row``
+    (width, dtype).
+
+    One output array, filled block by block: sized once when the number of
+    rows is known, else grown by realloc, which moves no rows for large arrays
+    (glibc remaps their pages); a list of blocks concatenated at the end would
+    peak at twice the output.
+    """
+    width, dtype = row
+    rows = np.empty((n_rows_expected, width), dtype=dtype)
+    n_rows = 0
+    for block in batches:
+        end = n_rows + len(block)
+        if end > len(rows):
+            # No other reference to rows exists: refcheck would only count
+            # the debugger's or the profiler's.
+            rows.resize((end, width), refcheck=False)
+        rows[n_rows:end] = block
+        n_rows = end
+    if n_rows < len(rows):  # a __len__ larger than the iteration
+        rows.resize((n_rows, width), refcheck=False)
+    return rows
+
+
+def _keyed_vectors(words: list[str], vectors: np.ndarray) -> KeyedVectors:
+    keyed_vectors = KeyedVectors(
+        vector_size=vectors.shape[1], count=0, dtype=vectors.dtype
+    )
+    keyed_vectors.add_vectors(words, vectors)
+    return keyed_vectors
+
+
 def _empty_rows(counts) -> int:
     return int(np.count_nonzero(np.diff(counts.indptr) == 0))
 
@@ -612,13 +645,11 @@ default="sif-weighted"
     def transform(self, X):
         """Pool the codes of each document's words.
 
-        Every word of the table is encoded, not only those of the fit
-        documents: a word outside ``vocabulary_`` gets the same projection
-        ``(row - mean_) @ components_.T`` (and the same quantization) as the
-        fitted words, computed from the table when a batch first uses it and
-        remembered by the model; its pooling weight is ``unseen_weight_``. A
-        model loaded where its table is not encodes ``vocabulary_`` and the
-        extra words saved with it (see :meth:`save`); other tokens are ignored.
+        Every word of the table is encoded: one outside ``vocabulary_`` gets
+        the projection and quantization of the fit words (computed when first
+        met, then remembered) and the pooling weight ``unseen_weight_``.
+        Without its table, a loaded model encodes ``vocabulary_`` and the
+        extra words saved with it (:meth:`save`); other tokens are ignored.
 
         Parameters
         ----------
@@ -638,27 +669,21 @@ default="sif-weighted"
         # A whole collection is remembered (a grid search rescores its folds);
         # the batches of a long stream would only evict it.
         remember = hasattr(X, "__len__") and len(X) <= self.batch_size
-        # One output array, filled batch by batch: sized once when the length
-        # is known, else grown by realloc, which moves no rows for large
-        # arrays (glibc remaps their pages); a list of batches concatenated at
-        # the end would peak at twice the output.
-        codes = np.empty(
-            (len(X) if hasattr(X, "__len__") else 0, self.rank_),
-            dtype=self.embedding_.dtype,
+        n_empty = 0
+
+        def pooled_batches():
+            nonlocal n_empty
+            for batch in document_batches(X, self.batch_size):
+                counts = count_tokens(batch, analyzer, lookup, remember=remember)
+                n_empty += _empty_rows(counts)
+                yield self._pool(counts)
+
+        codes = _filled_rows(
+            pooled_batches(),
+            len(X) if hasattr(X, "__len__") else 0,
+            (self.rank_, self.embedding_.dtype),
         )
-        n_documents = n_empty = 0
-        for batch in document_batches(X, self.batch_size):
-            counts = count_tokens(batch, analyzer, lookup, remember=remember)
-            end = n_documents + len(batch)
-            if end > len(codes):
-                # No other reference to codes exists: refcheck would only
-                # count the debugger's or the profiler's.
-                codes.resize((end, self.rank_), refcheck=False)
-            codes[n_documents:end] = self._pool(counts)
-            n_documents, n_empty = end, n_empty + _empty_rows(counts)
-        if n_documents < len(codes):  # a __len__ larger than the iteration
-            codes.resize((n_documents, self.rank_), refcheck=False)
-        warn_of_empty_documents(n_empty, n_documents, self.vectors)
+        warn_of_empty_documents(n_empty, len(codes), self.vectors)
         return codes
 
     def inverse_transform(self, X):
@@ -728,11 +753,7 @@ default="sif-weighted"
                 if word in lookup
             ]
             codes = self.transform_words(words)
-        keyed_vectors = KeyedVectors(
-            vector_size=self.rank_, count=0, dtype=self.embedding_.dtype
-        )
-        keyed_vectors.add_vectors(words, codes)
-        return keyed_vectors
+        return _keyed_vectors(words, codes)
 
     def save(self, path: str | os.PathLike, *, extra_words: int = EXTRA_WORDS) -> None:
         """Save the fitted model to a portable file that loading cannot run.
@@ -751,11 +772,8 @@ default="sif-weighted"
             leaves there is removed by the next save into the folder.
         extra_words : int, default=100_000
             How many of the table's most frequent words beyond ``vocabulary_``
-            to store the codes of, as int8 (``rank_`` bytes a word, plus the
-            word), for a loaded model to encode where the table is not. The
-            default makes a rank-25 movie-review model cover 99% of the
-            tokens of news text that the table covers (README, "Save, load,
-            export"); 0 stores none.
+            to store int8 codes of, for a loaded model to encode where the
+            table is not (README, "Save, load, export"); 0 stores none.
 
         Raises
         ------
@@ -766,11 +784,6 @@ default="sif-weighted"
         OSError
             If ``path`` exists and is not a regular file (a folder, FIFO,
             device or socket): it is refused before anything is written.
-
-        See Also
-        --------
-        load : Read the file back.
-        export : Write the word vectors for other tools (word2vec, gensim).
 
         Examples
         --------
@@ -854,11 +867,9 @@ default="sif-weighted"
             raise ValueError(f"space={space!r} is not one of {SPACES}")
         keyed_vectors = self.to_keyedvectors()
         if space == "reconstructed":
-            reconstructed = self.inverse_transform(keyed_vectors.vectors)
-            keyed_vectors = KeyedVectors(
-                vector_size=reconstructed.shape[1], count=0, dtype=reconstructed.dtype
+            keyed_vectors = _keyed_vectors(
+                keyed_vectors.index_to_key, self.inverse_transform(self.embedding_)
             )
-            keyed_vectors.add_vectors(list(self.vocabulary_), reconstructed)
         write_keyed_vectors(keyed_vectors, path, format=format)
 
     @property
