@@ -5,7 +5,7 @@ Run from the repository root:
 
     FACTOREMBED_DATA=../shared/data python benchmarks/frontier.py [--plot frontier.png]
 
-Prints three markdown tables:
+Prints four markdown tables:
 
 1. The frontier. For each setting, the stored code bytes per word (shared scales
    and codebooks spread over the words) and the word-similarity ratio: the mean
@@ -16,19 +16,30 @@ Prints three markdown tables:
    (``sklearn_factorembed._quantize``), run in the same script.
 2. Whether our frontier dominates raw-table PQ from 5 to 25 bytes per word: for
    each raw PQ point, our best ratio at no more bytes.
-3. Movie reviews, 5-fold CV accuracy of ``FactorizedEmbedding(rank=25) ->
+3. The time of product quantization beside compress-fasttext's
+   (``compress_fasttext.quantize_ft``, 0.1.5, its defaults: 255 centroids, 5
+   k-means iterations on all rows) on the same rows and number of groups: for
+   our settings ``FactorizedEmbedding.fit`` whole (factorization included)
+   against ``quantize_ft`` of the 50,000 unquantized codes of that fit; for the
+   raw table our ``quantize_product`` against ``quantize_ft`` of the raw
+   vectors. Best of ``--repeats`` runs of each, alternating, and the
+   word-similarity ratio of both results. Without compress-fasttext installed
+   (``pip install compress-fasttext==0.1.5``) its columns say "not installed".
+4. Movie reviews, 5-fold CV accuracy of ``FactorizedEmbedding(rank=25) ->
    LogisticRegression`` (default settings) unquantized, with int8 and with PQ,
    and the ratio to unquantized.
 
 ``frontier_table()`` returns the rows of table 1 and ``plot_frontier(rows)``
-draws them, for notebooks.
+draws them, for notebooks; ``speed_table()`` returns the rows of table 3.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
+from importlib import metadata
 
 import numpy as np
 from gensim.models import KeyedVectors
@@ -36,6 +47,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
+import sklearn_factorembed
 from sklearn_factorembed import FactorizedEmbedding, load_vectors
 from sklearn_factorembed._quantize import dequantize_product, quantize_product
 from sklearn_factorembed.datasets import evaluate_word_similarity, fetch_movie_reviews
@@ -58,6 +70,7 @@ SETTINGS = (
 )
 RAW_PQ_SUBVECTORS = (5, 10, 25)
 CLASSIFICATION_RANK = 25
+REPEATS = 3
 
 
 def _mean_spearman(vectors) -> float:
@@ -66,6 +79,13 @@ def _mean_spearman(vectors) -> float:
             [evaluate_word_similarity(vectors, name).spearman for name in BENCHMARKS]
         )
     )
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 def _keyed_vectors(words: list[str], vectors: np.ndarray) -> KeyedVectors:
@@ -153,6 +173,135 @@ def frontier_table(
                 "spearman": spearman,
                 "ratio": spearman / raw_spearman,
                 "seconds": seconds,
+            }
+        )
+    return rows
+
+
+def _compress_fasttext_pq(words: list[str], vectors: np.ndarray, n_subvectors: int):
+    """compress-fasttext's ``quantize_ft`` of ``vectors`` as the word vectors of
+    a fastText model with ``n_subvectors`` groups; returns the seconds it took
+    and the dequantized vectors, or None if compress-fasttext is not installed.
+
+    ``quantize_ft`` quantizes a model's n-gram vectors too; the model gets 256
+    of them, the fewest its 255-centroid k-means accepts, which costs
+    milliseconds.
+    """
+    try:
+        from compress_fasttext import quantize_ft
+    except ImportError:
+        return None
+    from gensim.models.fasttext import FastTextKeyedVectors
+
+    model = FastTextKeyedVectors(
+        vector_size=vectors.shape[1], min_n=3, max_n=6, bucket=256
+    )
+    model.index_to_key = list(words)
+    model.key_to_index = {word: row for row, word in enumerate(words)}
+    model.vectors = vectors
+    model.vectors_ngrams = vectors[:256]
+    start = time.perf_counter()
+    quantized = quantize_ft(model, qdim=n_subvectors)
+    seconds = time.perf_counter() - start
+    return seconds, quantized.vectors.unpack()
+
+
+def _fit_seconds(make_embedding, vectors: str) -> float:
+    """Seconds of ``make_embedding().fit()`` with the factorization caches
+    emptied but the table loaded, as a first fit in a session pays."""
+    sklearn_factorembed.clear_caches()
+    load_vectors(vectors)
+    start = time.perf_counter()
+    make_embedding().fit()
+    return time.perf_counter() - start
+
+
+def speed_table(
+    settings=SETTINGS,
+    raw_pq_subvectors=RAW_PQ_SUBVECTORS,
+    *,
+    vectors: str = "glove-6b-50d",
+    n_words: int = N_WORDS,
+    postprocess: str | None = POSTPROCESS,
+    repeats: int = REPEATS,
+    random_state: int = 0,
+) -> list[dict]:
+    """Seconds of our product quantization and of compress-fasttext's on the
+    same rows, best of ``repeats`` alternating runs, and the word-similarity
+    ratio of both.
+
+    Returns
+    -------
+    list of dict
+        One row per PQ setting, with keys ``method``, ``rank``,
+        ``quantization``, ``pq_subvectors``, ``seconds`` and ``ratio`` (ours),
+        ``theirs_seconds`` and ``theirs_ratio`` (None without compress-fasttext).
+    """
+    table = load_vectors(vectors)
+    words = table.index_to_key[:n_words]
+    raw = np.asarray(table.vectors[:n_words])
+    raw_spearman = _mean_spearman(_keyed_vectors(words, raw))
+    cases = [("raw", raw.shape[1], n_subvectors) for n_subvectors in raw_pq_subvectors]
+    cases += [
+        ("factorized", rank, n_subvectors)
+        for rank, quantization, n_subvectors in settings
+        if quantization == "pq"
+    ]
+    rows = []
+    for method, rank, n_subvectors in cases:
+
+        def embedding(quantization, rank=rank, n_subvectors=n_subvectors):
+            return FactorizedEmbedding(
+                vectors,
+                rank=rank,
+                vocabulary=n_words,
+                postprocess=postprocess,
+                quantization=quantization,
+                pq_subvectors=n_subvectors,
+                random_state=random_state,
+            )
+
+        if method == "raw":
+            rows_words, rows_vectors = words, raw
+        else:
+            unquantized = embedding(None).fit()
+            rows_words = list(unquantized.vocabulary_)
+            rows_vectors = unquantized.embedding_
+        ours, theirs = [], []
+        for _ in range(repeats):
+            if method == "raw":
+                start = time.perf_counter()
+                indices, codebooks = quantize_product(
+                    raw, n_subvectors, random_state=random_state
+                )
+                ours.append(time.perf_counter() - start)
+                ours_vectors = _keyed_vectors(
+                    words, dequantize_product(indices, codebooks)
+                )
+            else:
+                ours.append(_fit_seconds(lambda: embedding("pq"), vectors))
+            # compress-fasttext draws from numpy's global generator.
+            np.random.seed(random_state)
+            result = _compress_fasttext_pq(rows_words, rows_vectors, n_subvectors)
+            if result is not None:
+                theirs.append(result[0])
+        if method == "factorized":
+            ours_vectors = embedding("pq").fit()
+        theirs_ratio = None
+        if result is not None:
+            theirs_ratio = (
+                _mean_spearman(_keyed_vectors(rows_words, result[1])) / raw_spearman
+            )
+        rows.append(
+            {
+                "method": method,
+                "rank": rank,
+                "quantization": "pq",
+                "pq_subvectors": n_subvectors,
+                "seconds": min(ours),
+                "ratio": _mean_spearman(ours_vectors) / raw_spearman,
+                "theirs_seconds": min(theirs) if theirs else None,
+                "theirs_ratio": theirs_ratio,
             }
         )
     return rows
@@ -251,6 +400,12 @@ def plot_frontier(rows: list[dict], ax=None):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plot", help="save a PNG of the frontier to this path")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=REPEATS,
+        help=f"runs of each timing, the best kept (default {REPEATS})",
+    )
     arguments = parser.parse_args()
     logging.disable(logging.WARNING)  # gensim logs every add_vectors
 
@@ -264,7 +419,7 @@ def main() -> None:
     for row in sorted(rows, key=lambda row: row["bytes_per_word"]):
         print(
             f"| {_label(row)} | {row['bytes_per_word']:.2f} | {row['spearman']:.4f} | "
-            f"{row['ratio']:.3f} | {row['seconds']:.0f} |"
+            f"{row['ratio']:.3f} | {row['seconds']:.2f} |"
         )
 
     print("\nraw-table PQ against our best setting at no more bytes per word")
@@ -281,6 +436,29 @@ def main() -> None:
         print(
             f"| {_label(raw)} | {raw['bytes_per_word']:.2f} | {raw['ratio']:.3f} "
             f"{ours}| {'yes' if comparison['dominated'] else 'NO'} |"
+        )
+
+    print(
+        f"\nproduct quantization of the {N_WORDS:,} rows beside compress-fasttext "
+        f"{_version('compress-fasttext')} quantize_ft (same rows, same groups; "
+        f"best of {arguments.repeats}; load average at start "
+        f"{os.getloadavg()[0]:.1f}, {os.cpu_count()} cores)"
+    )
+    print(
+        "| setting | ours (s) | compress-fasttext (s) | ours / theirs "
+        "| ratio to raw, ours | ratio to raw, theirs |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for row in speed_table(repeats=arguments.repeats):
+        if row["theirs_seconds"] is None:
+            theirs, ratio, theirs_ratio = "not installed", "", "not installed"
+        else:
+            theirs = f"{row['theirs_seconds']:.2f}"
+            ratio = f"{row['seconds'] / row['theirs_seconds']:.2f}"
+            theirs_ratio = f"{row['theirs_ratio']:.3f}"
+        print(
+            f"| {_label(row)} | {row['seconds']:.2f} | {theirs} | {ratio} | "
+            f"{row['ratio']:.3f} | {theirs_ratio} |"
         )
 
     print(

@@ -14,7 +14,10 @@ a model stores.
 - product quantization (Jegou et al. 2011): the ``r`` columns are split into
   ``n_subvectors`` groups of ``r / n_subvectors`` columns; k-means learns up to
   256 centroids per group, and each row stores, per group, the uint8 index of its
-  nearest centroid: ``n_subvectors`` bytes per row plus the codebooks.
+  nearest centroid: ``n_subvectors`` bytes per row plus the codebooks. As in
+  faiss, k-means trains on a sample of the rows (drawn in proportion to their
+  weights) for a capped number of iterations, then every row gets its nearest
+  centroid: the cost of training does not grow with the number of rows.
 """
 
 from __future__ import annotations
@@ -23,14 +26,23 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import pairwise_distances_argmin
+from scipy.cluster.vq import vq
+from sklearn.cluster import kmeans_plusplus
+from sklearn.utils import check_random_state
 
-from ._factorize import normalize_weights
+from ._factorize import _map_blocks, normalize_weights
 
 INT8_LEVELS = 255
 PQ_CENTROIDS = 256
 QUANTIZATIONS = ("int8", "pq")
+# k-means of a product-quantization group runs at most PQ_MAX_ITER Lloyd
+# iterations on a weighted draw of PQ_TRAINING_ROWS rows (64 per centroid; faiss
+# draws up to 256 per centroid for 25 iterations, compress-fasttext runs 5 on
+# all rows), from k-means++ on a draw of PQ_SEEDING_ROWS of those. See
+# benchmarks/frontier.py for how they were chosen.
+PQ_TRAINING_ROWS = 64 * PQ_CENTROIDS
+PQ_SEEDING_ROWS = 16 * PQ_CENTROIDS
+PQ_MAX_ITER = 10
 # The fitted attributes that store quantized codes, in an estimator's state.
 STORED_ATTRIBUTES = ("quantized_codes_", "code_scales_", "code_offsets_", "codebooks_")
 
@@ -86,8 +98,8 @@ class ProductCodes:
         indices = np.empty((len(codes), n_subvectors), dtype=np.intp)
         for group in range(n_subvectors):
             centroids = np.unique(self.indices[:, group])
-            nearest = pairwise_distances_argmin(
-                codes[:, group * width : (group + 1) * width],
+            nearest = _nearest(
+                np.asarray(codes[:, group * width : (group + 1) * width], np.float64),
                 self.codebooks[group, centroids].astype(np.float64),
             )
             indices[:, group] = centroids[nearest]
@@ -255,9 +267,13 @@ def quantize_product(
     sample_weight : array-like of shape (n,), default=None
         Non-negative row weights of the k-means objective: centroids follow
         the rows that weigh most, and rows of weight 0 do not move them (they
-        still get the index of their nearest centroid).
+        still get the index of their nearest centroid). Each group's k-means
+        runs at most ``PQ_MAX_ITER`` iterations on ``PQ_TRAINING_ROWS`` rows
+        drawn in proportion to these weights (all of them if fewer), from
+        k-means++ on ``PQ_SEEDING_ROWS`` of those.
     random_state : int, RandomState instance or None, default=None
-        Seed of k-means.
+        Seed of the draws and of k-means++; an int gives the same result
+        whatever the number of threads.
 
     Returns
     -------
@@ -294,27 +310,120 @@ def quantize_product(
     group_width = n_columns // n_subvectors
     weights = normalize_weights(sample_weight, n_rows)
     weighted = weights > 0
-    indices = np.empty((n_rows, n_subvectors), dtype=np.uint8)
-    codebooks = np.zeros((n_subvectors, PQ_CENTROIDS, group_width), dtype=np.float16)
-    for group in range(n_subvectors):
+    random_state = check_random_state(random_state)
+    # One seed per group, drawn up front: a group's centroids depend on its
+    # seed alone, not on the order in which the groups run.
+    seeds = random_state.randint(np.iinfo(np.int32).max, size=n_subvectors)
+
+    def quantize_group(group: int) -> tuple[np.ndarray, np.ndarray]:
         subvectors = codes[:, group * group_width : (group + 1) * group_width]
-        distinct = np.unique(subvectors[weighted], axis=0)
-        if len(distinct) <= PQ_CENTROIDS:
-            # Every distinct sub-vector is its own centroid: exact, and k-means
-            # would warn that it found fewer clusters than asked for.
-            centroids = distinct
-        else:
-            centroids = (
-                KMeans(n_clusters=PQ_CENTROIDS, n_init=1, random_state=random_state)
-                .fit(subvectors[weighted], sample_weight=weights[weighted])
-                .cluster_centers_
+        centroids = _few_distinct(subvectors[weighted], PQ_CENTROIDS)
+        if centroids is None:
+            centroids = _train_centroids(
+                subvectors[weighted], weights[weighted], seeds[group]
             )
-        codebooks[group, : len(centroids)] = centroids
+        codebook = np.zeros((PQ_CENTROIDS, group_width), dtype=np.float16)
+        codebook[: len(centroids)] = centroids
         # Nearest of the centroids as stored, for every row (weighted or not).
-        indices[:, group] = pairwise_distances_argmin(
-            subvectors, codebooks[group, : len(centroids)].astype(np.float64)
+        nearest = _nearest(subvectors, codebook[: len(centroids)].astype(np.float64))
+        return nearest.astype(np.uint8), codebook
+
+    # The groups are independent: they run side by side on the threads BLAS
+    # may use, each single-threaded, so the result does not depend on how many.
+    groups = _map_blocks(quantize_group, range(n_subvectors))
+    indices = np.column_stack([nearest for nearest, _ in groups])
+    return indices, np.stack([codebook for _, codebook in groups])
+
+
+def _few_distinct(rows: np.ndarray, count: int) -> np.ndarray | None:
+    """The distinct ``rows``, sorted, if there are at most ``count``, else None.
+
+    Every distinct row is then its own centroid: exact, and k-means would have
+    fewer rows than centroids to place.
+    """
+    # More than ``count`` distinct rows among the first few settles it without
+    # sorting them all, as for any real table.
+    if len(np.unique(rows[: 4 * count], axis=0)) > count:
+        return None
+    distinct = np.unique(rows, axis=0)
+    return distinct if len(distinct) <= count else None
+
+
+def _train_centroids(
+    subvectors: np.ndarray, weights: np.ndarray, seed: int
+) -> np.ndarray:
+    """``PQ_CENTROIDS`` weighted k-means centroids of ``subvectors`` (rows of
+    positive weight, more distinct ones than centroids): Lloyd's iterations on
+    a draw of ``PQ_TRAINING_ROWS`` rows, from k-means++ on a draw of
+    ``PQ_SEEDING_ROWS`` of those."""
+    random_state = np.random.RandomState(seed)
+    training = _weighted_draw(subvectors, weights, PQ_TRAINING_ROWS, random_state)
+    # Heavy weights can leave too few distinct rows in a draw for k-means;
+    # those rows are then its optimum.
+    distinct = _few_distinct(training[0], PQ_CENTROIDS)
+    if distinct is not None:
+        return distinct
+    seeding = _weighted_draw(*training, PQ_SEEDING_ROWS, random_state)
+    if _few_distinct(seeding[0], PQ_CENTROIDS) is not None:
+        seeding = training
+    centroids, _ = kmeans_plusplus(
+        seeding[0],
+        PQ_CENTROIDS,
+        sample_weight=seeding[1],
+        random_state=random_state,
+    )
+    return _lloyd(*training, centroids, PQ_MAX_ITER)
+
+
+def _weighted_draw(
+    rows: np.ndarray, weights: np.ndarray, size: int, random_state
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` and ``weights`` as they are if there are at most ``size``, else
+    ``size`` rows drawn with replacement in proportion to their weights, each
+    distinct one weighing the number of times it was drawn: the draw's
+    weighted k-means objective is an unbiased estimate of the whole one, and
+    the rows that weigh most are all in it."""
+    if len(rows) <= size:
+        return rows, weights
+    draws = random_state.choice(len(rows), size=size, p=weights / weights.sum())
+    drawn, counts = np.unique(draws, return_counts=True)
+    return rows[drawn], counts.astype(np.float64)
+
+
+def _lloyd(
+    rows: np.ndarray, weights: np.ndarray, centroids: np.ndarray, max_iter: int
+) -> np.ndarray:
+    """Weighted k-means (Lloyd's iterations) from ``centroids``, until no row
+    changes centroid or for ``max_iter`` iterations; a centroid that loses all
+    its rows stays where it is."""
+    # Not sklearn's KMeans: its OpenMP threads would compete with the groups'
+    # threads (and, on a small shared machine, with other processes).
+    labels = None
+    for _ in range(max_iter):
+        nearest = _nearest(rows, centroids)
+        if labels is not None and np.array_equal(nearest, labels):
+            break
+        labels = nearest
+        totals = np.bincount(labels, weights, minlength=len(centroids))
+        sums = np.column_stack(
+            [
+                np.bincount(labels, weights * column, minlength=len(centroids))
+                for column in rows.T
+            ]
         )
-    return indices, codebooks
+        filled = totals > 0
+        centroids = centroids.copy()
+        centroids[filled] = sums[filled] / totals[filled, None]
+    return centroids
+
+
+def _nearest(rows: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Index of the nearest of ``centroids`` (the first on a tie) for each row."""
+    # vq sums squared differences, so a row equal to a centroid is at distance
+    # 0 exactly, which the expanded |x|^2 - 2 x.c + |c|^2 of
+    # pairwise_distances_argmin cannot promise.
+    nearest, _ = vq(rows, centroids, check_finite=False)
+    return nearest
 
 
 def dequantize_product(
