@@ -52,7 +52,7 @@ from ._text import (
     document_batches,
 )
 from ._validation import check_fitted_state
-from ._vectors import DEFAULT_VECTORS, load_table
+from ._vectors import DEFAULT_VECTORS, Vocabulary, load_table
 from ._words import EXTRA_ATTRIBUTES, WordCodes, warn_of_empty_documents
 
 SPACES = ("codes", "reconstructed")
@@ -891,6 +891,11 @@ default="sif-weighted"
         state = dict(super().__getstate__())
         quantized = state.pop("_quantized", None)
         state.pop("_word_codes", None)  # rebuilt when needed, with the table
+        # Plain dicts, which any serializer rebuilds (skops fills a dict
+        # subclass item by item, which a read-only Vocabulary refuses).
+        for name in ("vocabulary_", "extra_vocabulary_"):
+            if isinstance(state.get(name), Vocabulary):
+                state[name] = dict(state[name])
         if "rank_" in state:
             if quantized is not None:
                 del state["embedding_"]
@@ -902,6 +907,9 @@ default="sif-weighted"
     def __setstate__(self, state):
         state = dict(state)
         stored = {name: state.pop(name, None) for name in STORED_ATTRIBUTES}
+        for name in ("vocabulary_", "extra_vocabulary_"):
+            if isinstance(state.get(name), dict):
+                state[name] = Vocabulary(state[name])
         super().__setstate__(state)
         self._quantized = stored_codes(stored)
         if self._quantized is not None:

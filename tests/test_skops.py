@@ -18,7 +18,6 @@ UNTRUSTED_TYPES = [
     "scipy.sparse._csr.csr_matrix",
     "sklearn_factorembed._embedding.FactorizedEmbedding",
     "sklearn_factorembed._text.CorpusStatistics",
-    "sklearn_factorembed._vectors.Vocabulary",
 ]
 QUANTIZATIONS = [None, "int8", "pq"]
 
@@ -43,13 +42,6 @@ def test_skops_names_the_types_a_user_must_trust(
     assert sorted(sio.get_untrusted_types(file=path)) == UNTRUSTED_TYPES
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="skops rebuilds a dict subclass item by item, which the read-only "
-    "Vocabulary of vocabulary_ refuses; FactorizedEmbedding's state must hold "
-    "its vocabularies as plain dicts (or words) for this to pass",
-)
 @pytest.mark.parametrize("quantization", QUANTIZATIONS)
 def test_pipeline_round_trips_through_skops_with_identical_predictions(
     small_table_path, small_corpus, small_labels, tmp_path, quantization
