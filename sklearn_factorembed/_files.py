@@ -25,12 +25,34 @@ _TEMPORARY = re.compile(
     r"\.(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]{1,10})-[0-9a-f]{12}\.tmp\."
 )
 
-_SPECIAL_FILES = (
-    (stat.S_ISFIFO, "a FIFO"),
+_KINDS_OF_FILE = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
 )
+
+
+def special_file_kind(mode: int) -> str | None:
+    """What a file of ``st_mode`` ``mode`` is when it is not a regular file
+    (``"a folder"``, ``"a FIFO (named pipe)"``, ...); None for a regular file.
+
+    Opening a FIFO blocks until something writes to it, a device reads
+    forever, and renaming over one replaces the node: such paths are refused
+    before anything opens or replaces them.
+
+    Examples
+    --------
+    >>> import os
+    >>> special_file_kind(os.stat(".").st_mode)
+    'a folder'
+    """
+    if stat.S_ISREG(mode):
+        return None
+    return next(
+        (name for is_kind, name in _KINDS_OF_FILE if is_kind(mode)), "a special file"
+    )
 
 
 def _host() -> str:
@@ -55,15 +77,13 @@ def _check_target(path: Path) -> None:
         mode = path.stat().st_mode  # through symbolic links: one to /dev/null too
     except FileNotFoundError:
         return
-    if stat.S_ISREG(mode):
+    kind = special_file_kind(mode)
+    if kind is None:
         return
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(
             errno.EISDIR, f"cannot write {str(path)!r}: it is a folder", str(path)
         )
-    kind = next(
-        (name for is_kind, name in _SPECIAL_FILES if is_kind(mode)), "a special file"
-    )
     raise OSError(
         f"cannot write {str(path)!r}: it is {kind}, not a regular file; only a "
         "regular file is replaced"

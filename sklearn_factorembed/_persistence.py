@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._files import replace_atomically
+from ._files import replace_atomically, special_file_kind
 from ._vectors import Vocabulary
 from ._version import __version__
 
@@ -226,24 +226,13 @@ class _Invalid(ValueError):
     """A file that is not a valid model file; the message says what is wrong."""
 
 
-_SPECIAL_FILES = (
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
 def _check_regular_file(mode: int, path: Path) -> None:
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(
             f"cannot load the model file {str(path)!r}: it is a folder"
         )
-    if not stat.S_ISREG(mode):
-        kind = next(
-            (name for is_kind, name in _SPECIAL_FILES if is_kind(mode)),
-            "a special file",
-        )
+    kind = special_file_kind(mode)
+    if kind is not None:
         raise OSError(
             f"cannot load the model file {str(path)!r}: it is {kind}, not a "
             "regular file; it is refused without being opened"

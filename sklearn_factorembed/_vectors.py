@@ -31,6 +31,7 @@ import numpy as np
 from gensim.models import KeyedVectors
 
 from ._cache import cached, fingerprint
+from ._files import special_file_kind
 
 DEFAULT_VECTORS = "glove-6b-50d"
 
@@ -139,13 +140,6 @@ _MAX_WORD_BYTES = 1 << 16
 # Compressed binary files are decompressed to a temporary file in chunks this big.
 _COPY_BYTES = 1 << 20
 
-_SPECIAL_FILES = (
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
 
 def _check_regular_file(path: Path) -> None:
     """Refuse a path that is not a regular file before anything opens it: opening
@@ -153,11 +147,8 @@ def _check_regular_file(path: Path) -> None:
     mode = path.stat().st_mode
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(f"vectors={str(path)!r} is a folder, not a file")
-    if not stat.S_ISREG(mode):
-        what = next(
-            (name for is_kind, name in _SPECIAL_FILES if is_kind(mode)),
-            "a special file",
-        )
+    what = special_file_kind(mode)
+    if what is not None:
         raise OSError(
             f"vectors={str(path)!r} is {what}, not a regular file; it is refused "
             "without being opened"

@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import os
 import re
-import stat
 import sys
 import warnings
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from tqdm import tqdm
 from . import __version__
 from ._embedding import SPACES, WEIGHTINGS, FactorizedEmbedding
 from ._factorize import SOLVERS
+from ._files import special_file_kind
 from ._persistence import EXPORT_FORMATS, is_model_file, read_model
 from ._postprocess import POSTPROCESSINGS
 from ._vectors import load_vectors
@@ -139,15 +139,6 @@ class _Parser(argparse.ArgumentParser):
 # -- output files ---------------------------------------------------------------
 
 
-_KIND_OF_FILE = [
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISCHR, "a device"),
-    (stat.S_ISBLK, "a device"),
-    (stat.S_ISSOCK, "a socket"),
-]
-
-
 def _check_out(out: Path) -> None:
     """Refuse an --out that cannot become a regular file, before any work.
 
@@ -157,10 +148,10 @@ def _check_out(out: Path) -> None:
     """
     if out.exists():  # follows a symbolic link: one to /dev/null is refused too
         mode = out.stat().st_mode
-        if not stat.S_ISREG(mode):
-            kind = next((kind for test, kind in _KIND_OF_FILE if test(mode)), None)
+        kind = special_file_kind(mode)
+        if kind is not None:
             raise ValueError(
-                f"--out {str(out)!r} is {kind or 'not a regular file'}; name a "
+                f"--out {str(out)!r} is {kind}; name a "
                 "regular file, new or to be replaced"
             )
     if not out.parent.is_dir():

@@ -538,7 +538,7 @@ def test_out_that_is_not_a_regular_file_is_refused_before_writing(
     mode = special_file.stat().st_mode
     assert main([command, *source, *out, "-q"]) == 1
     error = _one_line(capsys.readouterr().err)
-    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a folder"
+    kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a folder"
     assert error == (
         f"factorembed {command}: error: --out {str(special_file)!r} is {kind}; name "
         "a regular file, new or to be replaced"
