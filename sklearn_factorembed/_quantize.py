@@ -30,17 +30,20 @@ from scipy.cluster.vq import vq
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 
-from ._factorize import _map_blocks, normalize_weights
+from ._factorize import normalize_weights
 
 INT8_LEVELS = 255
 PQ_CENTROIDS = 256
 QUANTIZATIONS = ("int8", "pq")
 # k-means of a product-quantization group runs at most PQ_MAX_ITER Lloyd
-# iterations on a weighted draw of PQ_TRAINING_ROWS rows (64 per centroid; faiss
-# draws up to 256 per centroid for 25 iterations, compress-fasttext runs 5 on
-# all rows), from k-means++ on a draw of PQ_SEEDING_ROWS of those. See
-# benchmarks/frontier.py for how they were chosen.
-PQ_TRAINING_ROWS = 64 * PQ_CENTROIDS
+# iterations on a weighted draw of PQ_TRAINING_ROWS rows, from k-means++ on a
+# draw of PQ_SEEDING_ROWS of those (faiss draws up to 256 rows per centroid for
+# 25 iterations from random rows; compress-fasttext runs 5 iterations on all
+# rows from random rows). On the 50,000-word codes of benchmarks/frontier.py
+# this takes 0.6-0.9x compress-fasttext's time, with 8-15% more weighted error
+# than k-means to convergence on all rows (compress-fasttext: 8-50% more);
+# twice the training rows take 1.3-1.5x the time for 2-4% less error.
+PQ_TRAINING_ROWS = 32 * PQ_CENTROIDS
 PQ_SEEDING_ROWS = 16 * PQ_CENTROIDS
 PQ_MAX_ITER = 10
 # The fitted attributes that store quantized codes, in an estimator's state.
@@ -272,8 +275,8 @@ def quantize_product(
         drawn in proportion to these weights (all of them if fewer), from
         k-means++ on ``PQ_SEEDING_ROWS`` of those.
     random_state : int, RandomState instance or None, default=None
-        Seed of the draws and of k-means++; an int gives the same result
-        whatever the number of threads.
+        Seed of the draws and of k-means++: an int gives the same result
+        every time.
 
     Returns
     -------
@@ -312,27 +315,23 @@ def quantize_product(
     weighted = weights > 0
     random_state = check_random_state(random_state)
     # One seed per group, drawn up front: a group's centroids depend on its
-    # seed alone, not on the order in which the groups run.
+    # seed alone, not on what the groups before it drew.
     seeds = random_state.randint(np.iinfo(np.int32).max, size=n_subvectors)
-
-    def quantize_group(group: int) -> tuple[np.ndarray, np.ndarray]:
+    indices = np.empty((n_rows, n_subvectors), dtype=np.uint8)
+    codebooks = np.zeros((n_subvectors, PQ_CENTROIDS, group_width), dtype=np.float16)
+    for group in range(n_subvectors):
         subvectors = codes[:, group * group_width : (group + 1) * group_width]
         centroids = _few_distinct(subvectors[weighted], PQ_CENTROIDS)
         if centroids is None:
             centroids = _train_centroids(
                 subvectors[weighted], weights[weighted], seeds[group]
             )
-        codebook = np.zeros((PQ_CENTROIDS, group_width), dtype=np.float16)
-        codebook[: len(centroids)] = centroids
+        codebooks[group, : len(centroids)] = centroids
         # Nearest of the centroids as stored, for every row (weighted or not).
-        nearest = _nearest(subvectors, codebook[: len(centroids)].astype(np.float64))
-        return nearest.astype(np.uint8), codebook
-
-    # The groups are independent: they run side by side on the threads BLAS
-    # may use, each single-threaded, so the result does not depend on how many.
-    groups = _map_blocks(quantize_group, range(n_subvectors))
-    indices = np.column_stack([nearest for nearest, _ in groups])
-    return indices, np.stack([codebook for _, codebook in groups])
+        indices[:, group] = _nearest(
+            subvectors, codebooks[group, : len(centroids)].astype(np.float64)
+        )
+    return indices, codebooks
 
 
 def _few_distinct(rows: np.ndarray, count: int) -> np.ndarray | None:
@@ -396,8 +395,8 @@ def _lloyd(
     """Weighted k-means (Lloyd's iterations) from ``centroids``, until no row
     changes centroid or for ``max_iter`` iterations; a centroid that loses all
     its rows stays where it is."""
-    # Not sklearn's KMeans: its OpenMP threads would compete with the groups'
-    # threads (and, on a small shared machine, with other processes).
+    # Not sklearn's KMeans: on these small problems its OpenMP threads cost
+    # more than they give, several times more on a busy machine.
     labels = None
     for _ in range(max_iter):
         nearest = _nearest(rows, centroids)
