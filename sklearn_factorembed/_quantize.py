@@ -30,7 +30,7 @@ from scipy.cluster.vq import vq
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 
-from ._factorize import normalize_weights
+from ._factorize import _blas_limit_lock, _threadpools, normalize_weights
 
 INT8_LEVELS = 255
 PQ_CENTROIDS = 256
@@ -319,18 +319,21 @@ def quantize_product(
     seeds = random_state.randint(np.iinfo(np.int32).max, size=n_subvectors)
     indices = np.empty((n_rows, n_subvectors), dtype=np.uint8)
     codebooks = np.zeros((n_subvectors, PQ_CENTROIDS, group_width), dtype=np.float16)
-    for group in range(n_subvectors):
-        subvectors = codes[:, group * group_width : (group + 1) * group_width]
-        centroids = _few_distinct(subvectors[weighted], PQ_CENTROIDS)
-        if centroids is None:
-            centroids = _train_centroids(
-                subvectors[weighted], weights[weighted], seeds[group]
+    # k-means++ multiplies a few rows by a few thousand: BLAS threads cost
+    # more than they give there, twice the time when another process is busy.
+    with _blas_limit_lock, _threadpools().limit(limits=1, user_api="blas"):
+        for group in range(n_subvectors):
+            subvectors = codes[:, group * group_width : (group + 1) * group_width]
+            centroids = _few_distinct(subvectors[weighted], PQ_CENTROIDS)
+            if centroids is None:
+                centroids = _train_centroids(
+                    subvectors[weighted], weights[weighted], seeds[group]
+                )
+            codebooks[group, : len(centroids)] = centroids
+            # Nearest of the centroids as stored, for every row (weighted or not).
+            indices[:, group] = _nearest(
+                subvectors, codebooks[group, : len(centroids)].astype(np.float64)
             )
-        codebooks[group, : len(centroids)] = centroids
-        # Nearest of the centroids as stored, for every row (weighted or not).
-        indices[:, group] = _nearest(
-            subvectors, codebooks[group, : len(centroids)].astype(np.float64)
-        )
     return indices, codebooks
 
 
