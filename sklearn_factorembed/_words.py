@@ -207,9 +207,11 @@ class WordCodes:
                 return code_rows
         with self._lock:
             if self._code_of_table_row is None:
+                # Shared and read-only until a new word is met: the fit
+                # documents of fit_transform hold none, and copy nothing.
                 self._code_of_table_row = _code_of_table_row(
                     self.lookup.first, self._table
-                ).copy()
+                )
             code_of_row = self._code_of_table_row
             new = table_rows[code_of_row[table_rows] < 0]
             if len(new):
@@ -232,7 +234,10 @@ class WordCodes:
                     self._weights = np.concatenate(
                         [self._weights, self._unseen_weights(len(new))]
                     )
+                if not code_of_row.flags.writeable:
+                    code_of_row = code_of_row.copy()
                 code_of_row[new] = np.arange(n_codes, n_codes + len(new))
+                self._code_of_table_row = code_of_row
             return code_of_row[table_rows]
 
     def over_lookup(self, table_counts: sp.csr_matrix) -> sp.csr_matrix:
