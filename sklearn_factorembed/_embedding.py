@@ -28,20 +28,22 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._factorize import SOLVERS, Moments
+from ._factorize import Moments
 from ._fit import FitSettings, fit_state
-from ._persistence import load_estimator, save_estimator, write_keyed_vectors
-from ._postprocess import POSTPROCESSINGS
-from ._quantize import (
+from ._options import (
+    DEFAULT_POSTPROCESS,
+    POOLINGS,
+    POSTPROCESSINGS,
     QUANTIZATIONS,
-    STORED_ATTRIBUTES,
-    StoredArray,
-    stored_codes,
+    SOLVERS,
+    SPACES,
+    SUBSPACES,
+    WEIGHTINGS,
 )
+from ._persistence import load_estimator, save_estimator, write_keyed_vectors
+from ._quantize import STORED_ATTRIBUTES, StoredArray, stored_codes
 from ._text import (
     DEFAULT_TOKEN_PATTERN,
-    POOLINGS,
-    WEIGHTINGS,
     Analyzer,
     CorpusStatistics,
     DocumentCounts,
@@ -55,10 +57,8 @@ from ._validation import check_fitted_state
 from ._vectors import DEFAULT_VECTORS, Vocabulary, load_table
 from ._words import EXTRA_ATTRIBUTES, WordCodes, warn_of_empty_documents
 
-SPACES = ("codes", "reconstructed")
 EXTRA_WORDS = 100_000
 TUNE_ALPHA = 1e-5
-SUBSPACES = ("documents", "words")
 
 
 def fit_settings(embedding: FactorizedEmbedding) -> FitSettings:
@@ -474,7 +474,7 @@ default="sif-weighted"
         vocabulary="corpus",
         weighting="frequency",
         pooling="sif-weighted",
-        postprocess="abtt",
+        postprocess=DEFAULT_POSTPROCESS,
         n_removed="auto",
         subspace="documents",
         supervised=False,

@@ -27,7 +27,7 @@ import scipy.linalg
 from sklearn.utils.extmath import randomized_svd
 from threadpoolctl import ThreadpoolController
 
-SOLVERS = ("auto", "covariance", "full", "randomized", "qr")
+from ._options import SOLVERS
 
 # Rows are processed in blocks so that float64 temporaries stay small even for a
 # memory-mapped table of millions of rows.

@@ -41,12 +41,12 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._files import replace_atomically, special_file_kind
+from ._options import EXPORT_FORMATS
 from ._vectors import Vocabulary
 from ._version import __version__
 
 FORMAT_NAME = "sklearn-factorembed-model"
 FORMAT_VERSION = 1
-EXPORT_FORMATS = ("word2vec", "word2vec-bin", "kv")
 
 _METADATA = "metadata.json"
 _ZIP_MAGIC = b"PK\x03\x04"

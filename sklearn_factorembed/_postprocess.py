@@ -35,8 +35,6 @@ from ._factorize import (
     weighted_moments,
 )
 
-POSTPROCESSINGS = ("abtt", "ppa")
-
 
 @dataclass(frozen=True)
 class Postprocessing:

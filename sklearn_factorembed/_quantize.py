@@ -31,10 +31,10 @@ from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 
 from ._factorize import _blas_limit_lock, _threadpools, normalize_weights
+from ._options import QUANTIZATIONS
 
 INT8_LEVELS = 255
 PQ_CENTROIDS = 256
-QUANTIZATIONS = ("int8", "pq")
 # k-means of a product-quantization group runs at most PQ_MAX_ITER Lloyd
 # iterations on a weighted draw of PQ_TRAINING_ROWS rows, from k-means++ on a
 # draw of PQ_SEEDING_ROWS of those (faiss draws up to 256 rows per centroid for

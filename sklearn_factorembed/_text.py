@@ -34,8 +34,6 @@ DEFAULT_TOKEN_PATTERN = (
     r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|m|d)\b|\w+(?:[-.]\w+)*|[^\w\s]"
 )
 
-POOLINGS = ("mean", "sum", "max", "tfidf", "sif", "sif-weighted")
-WEIGHTINGS = ("frequency", "log-frequency")
 SIF_SMOOTHING = 1e-3
 
 # A batch of documents is tokenized as one string joined by this character. It is

@@ -16,17 +16,27 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
-from ._embedding import SPACES, WEIGHTINGS, FactorizedEmbedding
-from ._factorize import SOLVERS
 from ._files import special_file_kind
-from ._persistence import EXPORT_FORMATS, is_model_file, read_model
-from ._postprocess import POSTPROCESSINGS
-from ._vectors import load_vectors
+from ._options import (
+    DEFAULT_POSTPROCESS,
+    EXPORT_FORMATS,
+    POSTPROCESSINGS,
+    QUANTIZATIONS,
+    SOLVERS,
+    SPACES,
+    WEIGHTINGS,
+)
+
+# The library, tqdm included, is imported by the commands that use it: building
+# the parser (--help, an error in the arguments) loads neither scikit-learn nor
+# gensim.
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from ._embedding import FactorizedEmbedding
 
 FORMATS = ("npz", *EXPORT_FORMATS)
 # The format the name of --out implies when --format is not given. gensim
@@ -191,6 +201,8 @@ def _size(n_bytes: float) -> str:
 
 def _steps(total: int, quiet: bool) -> tqdm:
     """A progress bar over the steps of a command, on stderr."""
+    from tqdm import tqdm
+
     return tqdm(
         total=total,
         disable=quiet,
@@ -213,6 +225,8 @@ def _load_model(path: str) -> FactorizedEmbedding:
     transforming a word shows that the model works, before anything is
     written.
     """
+    from ._embedding import FactorizedEmbedding
+
     embedding = FactorizedEmbedding.load(path)
     with warnings.catch_warnings():
         # The word may not be a token of its own (it may hold a space).
@@ -238,6 +252,9 @@ def _in_flags_of_the_command():
 
 
 def _compress(args: argparse.Namespace) -> int:
+    from ._embedding import FactorizedEmbedding
+    from ._vectors import load_vectors
+
     out = Path(args.out)
     _check_out(out)
     output_format = _output_format(out, args.format, _MODEL_SUFFIXES)
@@ -337,6 +354,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from ._persistence import is_model_file
+    from ._vectors import load_vectors
     from .datasets import evaluate_word_analogies, evaluate_word_similarity
 
     n_steps = 1 + len(SIMILARITY_BENCHMARKS) + (not args.no_analogies)
@@ -391,6 +410,8 @@ def _describe(entry: dict, value) -> str:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from ._persistence import read_model
+
     # The file is shown as stored, once it is known to load and transform.
     _load_model(args.path)
     metadata, params, attributes = read_model(args.path)
@@ -506,13 +527,13 @@ def _build_parser() -> argparse.ArgumentParser:
     compress.add_argument(
         "--postprocess",
         choices=("none", *POSTPROCESSINGS),
-        default=FactorizedEmbedding().postprocess or "none",
+        default=DEFAULT_POSTPROCESS or "none",
         help="remove the dominant directions before (abtt) or before and after "
         "(ppa) factorizing (default: %(default)s)",
     )
     compress.add_argument(
         "--quantization",
-        choices=("int8", "pq"),
+        choices=QUANTIZATIONS,
         help="store the codes as int8 or by product quantization (npz models)",
     )
     compress.add_argument(

@@ -20,7 +20,7 @@ from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
 
 import sklearn_factorembed
-from sklearn_factorembed import FactorizedEmbedding, _persistence, cli
+from sklearn_factorembed import FactorizedEmbedding, _persistence, _vectors, cli
 from sklearn_factorembed.cli import main
 from sklearn_factorembed.datasets import evaluate_word_similarity
 
@@ -693,7 +693,7 @@ def test_any_error_is_one_line_and_exit_status_1(
     def fail(source):
         raise error
 
-    monkeypatch.setattr(cli, "load_vectors", fail)
+    monkeypatch.setattr(_vectors, "load_vectors", fail)
     out = str(tmp_path / "model.npz")
     assert main(["compress", LEE, "--rank", "2", "--out", out, "-q"]) == 1
     line = _one_line(capsys.readouterr().err)
@@ -705,7 +705,7 @@ def test_interrupt_in_process_returns_130(monkeypatch, tmp_path, capsys):
     def interrupt(source):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "load_vectors", interrupt)
+    monkeypatch.setattr(_vectors, "load_vectors", interrupt)
     out = str(tmp_path / "model.npz")
     assert main(["compress", LEE, "--rank", "2", "--out", out, "-q"]) == 130
     assert _one_line(capsys.readouterr().err) == "factorembed compress: interrupted"
@@ -829,7 +829,7 @@ def test_truncated_txt_gz_is_a_one_line_error_naming_it(
 
 _FAIL_FOR_REAL = """
 import contextlib, io, json, resource, sys
-from sklearn_factorembed import cli
+from sklearn_factorembed import _vectors, cli
 
 def exhaust_memory(source):
     return bytearray(8 << 30)
@@ -840,7 +840,7 @@ def recurse(source):
 resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
 outcomes = {}
 for name, failure in [("memory", exhaust_memory), ("recursion", recurse)]:
-    cli.load_vectors = failure
+    _vectors.load_vectors = failure  # what the command imports when it runs
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
         status = cli.main(["compress", sys.argv[1], "--rank", "2", "-q", "--out",

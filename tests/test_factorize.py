@@ -9,7 +9,6 @@ import pytest
 
 from sklearn_factorembed import _factorize
 from sklearn_factorembed._factorize import (
-    SOLVERS,
     Moments,
     Spectrum,
     _centre_first,
@@ -23,6 +22,7 @@ from sklearn_factorembed._factorize import (
     truncate,
     weighted_moments,
 )
+from sklearn_factorembed._options import SOLVERS
 
 
 def _table_with_spectrum(singular_values, n_rows=200, seed=0):
