@@ -5,17 +5,78 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import sklearn_factorembed
 
 PACKAGE = Path(sklearn_factorembed.__file__).parent
+# Libraries that take most of a second to import, loaded only when used.
+HEAVY = {"gensim", "sklearn", "scipy", "pandas", "pyarrow"}
 
 
 def test_public_names_are_importable():
     for name in sklearn_factorembed.__all__:
         assert getattr(sklearn_factorembed, name) is not None
     assert "clear_caches" in sklearn_factorembed.__all__
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="has no attribute 'FactorisedEmbedding'"):
+        sklearn_factorembed.FactorisedEmbedding  # noqa: B018
+
+
+def test_type_checkers_see_each_public_name_where_it_is_imported_from():
+    """The ``if TYPE_CHECKING:`` imports of ``__init__`` name the modules that
+    ``__getattr__`` imports at run time."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    [checked] = [node for node in tree.body if isinstance(node, ast.If)]
+    imported = {
+        alias.name: f".{node.module}" for node in checked.body for alias in node.names
+    }
+    assert imported == sklearn_factorembed._MODULES
+    assert sorted(imported) == sklearn_factorembed.__all__
+
+
+def _python(*args: str) -> subprocess.CompletedProcess:
+    """Run a fresh interpreter, which imports the package under test."""
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(PACKAGE.parent)},
+    )
+
+
+def test_dir_lists_the_public_names_before_they_are_imported():
+    result = _python(
+        "-c", "import sklearn_factorembed; print(*dir(sklearn_factorembed))"
+    )
+    assert set(sklearn_factorembed.__all__) <= set(result.stdout.split())
+
+
+def _imported_by(*args: str) -> set[str]:
+    """The top-level packages a fresh interpreter imports to run ``args``."""
+    lines = _python("-X", "importtime", *args).stderr.splitlines()
+    names = [line.rpartition("|")[2].strip() for line in lines]
+    return {name.partition(".")[0] for name in names}
+
+
+def test_importing_the_package_loads_no_heavy_library():
+    imported = _imported_by("-c", "import sklearn_factorembed")
+    assert "sklearn_factorembed" in imported
+    assert imported & HEAVY == set()
+
+
+def test_the_command_line_help_loads_no_heavy_library():
+    imported = _imported_by("-m", "sklearn_factorembed.cli", "--help")
+    assert "argparse" in imported
+    assert imported & HEAVY == set()
 
 
 def test_version_comes_from_the_package_metadata():
