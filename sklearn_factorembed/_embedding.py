@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numpy as np
-from gensim.models import KeyedVectors
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -20,6 +20,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import (
+    HasMethods,
     Interval,
     InvalidParameterError,
     RealNotInt,
@@ -54,8 +55,11 @@ from ._text import (
     document_batches,
 )
 from ._validation import check_fitted_state
-from ._vectors import DEFAULT_VECTORS, Vocabulary, load_table
+from ._vectors import DEFAULT_VECTORS, Vocabulary, is_keyed_vectors, load_table
 from ._words import EXTRA_ATTRIBUTES, WordCodes, warn_of_empty_documents
+
+if TYPE_CHECKING:
+    from gensim.models import KeyedVectors
 
 EXTRA_WORDS = 100_000
 TUNE_ALPHA = 1e-5
@@ -122,7 +126,27 @@ def _filled_rows(batches, n_rows_expected: int, row) -> np.ndarray:
     return rows
 
 
+class _KeyedVectorsInstances(HasMethods):
+    """The constraint "a gensim ``KeyedVectors``" of ``vectors``, checked
+    without importing gensim (:func:`._vectors.is_keyed_vectors`).
+
+    A ``HasMethods`` only because scikit-learn's ``make_constraint`` takes no
+    other constraint class as is; the methods it would check are not used.
+    """
+
+    def __init__(self):
+        super().__init__([])
+
+    def is_satisfied_by(self, val) -> bool:
+        return is_keyed_vectors(val)
+
+    def __str__(self) -> str:
+        return "an instance of 'gensim.models.keyedvectors.KeyedVectors'"
+
+
 def _keyed_vectors(words: list[str], vectors: np.ndarray) -> KeyedVectors:
+    from gensim.models import KeyedVectors
+
     keyed_vectors = KeyedVectors(
         vector_size=vectors.shape[1], count=0, dtype=vectors.dtype
     )
@@ -434,7 +458,7 @@ default="sif-weighted"
     """
 
     _parameter_constraints: dict = {
-        "vectors": [str, os.PathLike, KeyedVectors],
+        "vectors": [str, os.PathLike, _KeyedVectorsInstances()],
         "rank": [
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="neither"),

@@ -21,17 +21,22 @@ import pickle
 import shutil
 import stat
 import struct
+import sys
 import tempfile
 import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from gensim.models import KeyedVectors
 
 from ._cache import cached, fingerprint
 from ._files import special_file_kind
+
+# gensim, about half a second to import, is imported where a table is read.
+if TYPE_CHECKING:
+    from gensim.models import KeyedVectors
 
 DEFAULT_VECTORS = "glove-6b-50d"
 
@@ -116,7 +121,16 @@ def _load_default_glove() -> KeyedVectors:
     return _keyed_vectors(words.to_pylist(), vectors)
 
 
+def is_keyed_vectors(value) -> bool:
+    """Whether ``value`` is a gensim ``KeyedVectors``, without importing gensim:
+    an instance of its class exists only once gensim has imported it."""
+    keyedvectors = sys.modules.get("gensim.models.keyedvectors")
+    return keyedvectors is not None and isinstance(value, keyedvectors.KeyedVectors)
+
+
 def _keyed_vectors(words: list[str], vectors: np.ndarray) -> KeyedVectors:
+    from gensim.models import KeyedVectors
+
     # Assigning the attributes directly keeps a memory map a memory map;
     # KeyedVectors.add_vectors would copy the whole table.
     table = KeyedVectors(vector_size=vectors.shape[1], count=0, dtype=vectors.dtype)
@@ -450,7 +464,7 @@ class _KeyedVectorsUnpickler(pickle.Unpickler):
         if (module, name) in _PLAIN_GLOBALS:
             return super().find_class(module, name)
         if module in _GENSIM_MODULES:
-            from gensim.models.keyedvectors import CompatVocab
+            from gensim.models.keyedvectors import CompatVocab, KeyedVectors
 
             found = getattr(importlib.import_module(module), name, None)
             # Word-vector classes, including the aliases gensim keeps for
@@ -481,7 +495,7 @@ def _load_keyed_vectors(path: Path) -> KeyedVectors:
         except MemoryError:
             # Random bytes read as a pickle ask for absurd sizes.
             raise pickle.UnpicklingError(_OUT_OF_MEMORY) from None
-    if not isinstance(table, KeyedVectors):
+    if not is_keyed_vectors(table):
         raise pickle.UnpicklingError(f"it holds a {type(table).__name__}")
     # Side files that gensim would unpickle without these restrictions.
     for attribute in ("__scipys", "__recursive_saveloads"):
@@ -575,6 +589,8 @@ def _check_keyed_vectors(table: KeyedVectors, name: str) -> None:
 
 
 def _read_with_gensim(path: Path, kind: str, header, n_rows: int | None):
+    from gensim.models import KeyedVectors
+
     if kind == "kv":
         return _load_keyed_vectors(path)
     if kind == "word2vec-bin":
@@ -762,7 +778,7 @@ def source_key(source: str | os.PathLike | KeyedVectors) -> tuple | None:
     None for a ``KeyedVectors`` object: it has no name, and hashing its whole
     table on every fit would cost as much as what the key saves.
     """
-    if isinstance(source, KeyedVectors):
+    if is_keyed_vectors(source):
         return None
     if isinstance(source, str) and (
         source == DEFAULT_VECTORS or source in GENSIM_DATA_MODELS
@@ -832,7 +848,7 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
     >>> table.index_to_key[:3]
     ['the', ',', '.']
     """
-    if isinstance(source, KeyedVectors):
+    if is_keyed_vectors(source):
         return source
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(
@@ -924,7 +940,7 @@ def load_table(source: str | os.PathLike | KeyedVectors) -> Table:
     """
     keyed_vectors = load_vectors(source)
     key = source_key(source)
-    name = "KeyedVectors" if isinstance(source, KeyedVectors) else str(source)
+    name = "KeyedVectors" if is_keyed_vectors(source) else str(source)
     return Table(keyed_vectors, name, None if key is None else fingerprint(key))
 
 

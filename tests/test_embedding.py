@@ -508,6 +508,14 @@ def test_parameter_values_the_fit_cannot_use_are_named(
         FactorizedEmbedding(small_table_path, rank=1, **params).fit(small_corpus)
 
 
+@pytest.mark.parametrize("vectors", [42, np.zeros((3, 2))])
+def test_vectors_neither_a_name_a_path_nor_keyed_vectors_are_refused(
+    vectors, small_corpus
+):
+    with pytest.raises(InvalidParameterError, match="'vectors' parameter.*KeyedVec"):
+        FactorizedEmbedding(vectors, rank=1).fit(small_corpus)
+
+
 def test_fit_with_a_missing_vectors_file_is_a_file_not_found_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="gone.txt"):
         FactorizedEmbedding(tmp_path / "gone.txt", rank=2).fit(["w1"])

@@ -73,6 +73,12 @@ def test_importing_the_package_loads_no_heavy_library():
     assert imported & HEAVY == set()
 
 
+def test_importing_the_estimator_leaves_gensim_out():
+    imported = _imported_by("-c", "from sklearn_factorembed import FactorizedEmbedding")
+    assert "sklearn" in imported
+    assert "gensim" not in imported
+
+
 def test_the_command_line_help_loads_no_heavy_library():
     imported = _imported_by("-m", "sklearn_factorembed.cli", "--help")
     assert "argparse" in imported

@@ -9,13 +9,16 @@ typing keeps this module upstream of the estimator.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from gensim.models import KeyedVectors
-from gensim.test.utils import datapath
 from scipy.stats import spearmanr
 from sklearn.utils import Bunch
+
+from .._vectors import is_keyed_vectors
+
+if TYPE_CHECKING:
+    from gensim.models import KeyedVectors
 
 _WORDSIM353_DESCR = """\
 WordSimilarity-353
@@ -128,8 +131,16 @@ def load_word_similarity(name: str) -> Bunch:
             f"{', '.join(map(repr, _BENCHMARKS))}"
         )
     file_name, descr = _BENCHMARKS[name]
-    words, scores = _read_pairs(datapath(file_name))
+    words, scores = _read_pairs(_shipped_file(file_name))
     return Bunch(data=words, target=scores, DESCR=descr)
+
+
+def _shipped_file(file_name: str) -> str:
+    """The path of a benchmark file shipped in the gensim wheel (gensim is
+    imported here, not with the datasets)."""
+    from gensim.test.utils import datapath
+
+    return datapath(file_name)
 
 
 def _read_pairs(path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -292,7 +303,7 @@ def evaluate_word_analogies(
             "number of words"
         )
     keyed_vectors = _as_keyed_vectors(vectors)
-    path = datapath(_ANALOGIES)
+    path = _shipped_file(_ANALOGIES)
     _, sections = keyed_vectors.evaluate_word_analogies(
         path, restrict_vocab=int(restrict_vocab), case_insensitive=True
     )
@@ -322,7 +333,7 @@ def _count_analogy_questions(path: str) -> int:
 
 def _as_keyed_vectors(vectors: Any) -> KeyedVectors:
     """Return ``vectors`` itself or, failing that, ``vectors.to_keyedvectors()``."""
-    if isinstance(vectors, KeyedVectors):
+    if is_keyed_vectors(vectors):
         return vectors
     to_keyedvectors = getattr(vectors, "to_keyedvectors", None)
     if not callable(to_keyedvectors):
@@ -332,7 +343,7 @@ def _as_keyed_vectors(vectors: Any) -> KeyedVectors:
             "FactorizedEmbedding"
         )
     keyed_vectors = to_keyedvectors()
-    if not isinstance(keyed_vectors, KeyedVectors):
+    if not is_keyed_vectors(keyed_vectors):
         raise TypeError(
             f"{type(vectors).__name__}.to_keyedvectors() returned a "
             f"{type(keyed_vectors).__name__}; expected a gensim KeyedVectors"
