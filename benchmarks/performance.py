@@ -4,7 +4,8 @@ Run from the repository root:
 
     FACTOREMBED_DATA=../shared/data python benchmarks/performance.py
 
-(``--only fit`` runs one table; ``--blas-threads 1`` limits BLAS threads.)
+(``--only fit`` runs one table, ``--only startup`` the start-up times alone;
+``--blas-threads 1`` limits BLAS threads.)
 
 Prints markdown tables (the README's "Performance" section): the machine and
 library versions, then for each figure the best of several repeats of it and of
@@ -21,16 +22,26 @@ shared, so the best time of each is kept and the ratios are what to read.
 - GridSearchCV over rank [5, 10, 15, 25, 35, 50], 5 folds, with RidgeClassifier,
   against 5-fold cross-validation at one rank.
 - warm load time of the default vectors, and the peak memory of fits.
+- start-up: the median of several runs of each command in a fresh interpreter
+  (``import sklearn_factorembed``, importing the estimator, ``factorembed
+  --help``, and ``import model2vec`` where installed, for reference), as seconds
+  above a bare ``python -c pass``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import os
 import platform
 import re
+import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import gensim
 import numpy as np
@@ -50,7 +61,7 @@ from sklearn_factorembed.datasets import fetch_movie_reviews
 
 RANKS = [5, 10, 15, 25, 35, 50]
 MIN_TOKENS = 1_000_000
-SECTIONS = ("transform", "fit", "grid-search", "memory")
+SECTIONS = ("transform", "fit", "grid-search", "memory", "startup")
 
 
 def clear_caches() -> dict:
@@ -289,6 +300,45 @@ def memory_benchmark(documents, repeats: int) -> None:
     print()
 
 
+def median_run_time(command: list[str], runs: int) -> float:
+    """The median of ``runs`` wall-clock runs of ``command``, in seconds."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def startup_benchmark(runs: int) -> None:
+    python = sys.executable
+    script = Path(python).with_name("factorembed")
+    commands = [
+        ("python -c pass", [python, "-c", "pass"]),
+        ("import sklearn_factorembed", [python, "-c", "import sklearn_factorembed"]),
+        (
+            "from sklearn_factorembed import FactorizedEmbedding",
+            [python, "-c", "from sklearn_factorembed import FactorizedEmbedding"],
+        ),
+        (
+            "factorembed --help",
+            # The interpreter's own console script, else the one on PATH.
+            [str(script) if script.exists() else "factorembed", "--help"],
+        ),
+    ]
+    if importlib.util.find_spec("model2vec") is not None:
+        commands.append(
+            ("import model2vec (reference)", [python, "-c", "import model2vec"])
+        )
+    times = [(name, median_run_time(command, runs)) for name, command in commands]
+    bare = times[0][1]
+    print(f"| start-up, median of {runs} runs | time (s) | above python -c pass (s) |")
+    print("|---|---:|---:|")
+    for name, seconds in times:
+        print(f"| {name} | {seconds:.3f} | {seconds - bare:.3f} |")
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -307,12 +357,14 @@ def main() -> None:
     )
     arguments = parser.parse_args()
     repeats = arguments.repeats
-    documents, labels = fetch_movie_reviews(return_X_y=True)
+    # Loaded by the first section that needs the reviews.
+    reviews = functools.cache(lambda: fetch_movie_reviews(return_X_y=True))
     sections = {
-        "transform": lambda: transform_benchmark(documents, repeats),
+        "transform": lambda: transform_benchmark(reviews()[0], repeats),
         "fit": lambda: fit_benchmark(repeats),
-        "grid-search": lambda: grid_search_benchmark(documents, labels, repeats),
-        "memory": lambda: memory_benchmark(documents, repeats),
+        "grid-search": lambda: grid_search_benchmark(*reviews(), repeats),
+        "memory": lambda: memory_benchmark(reviews()[0], repeats),
+        "startup": lambda: startup_benchmark(repeats),
     }
     with threadpool_limits(arguments.blas_threads, user_api="blas"):
         print_machine(repeats, arguments.blas_threads)
