@@ -32,6 +32,7 @@ from gensim.models import KeyedVectors
 
 from ._cache import cached, fingerprint
 from ._files import special_file_kind
+from ._model2vec import TABLE_FILES, read_model2vec
 
 DEFAULT_VECTORS = "glove-6b-50d"
 
@@ -743,6 +744,8 @@ def _load(source: str | os.PathLike) -> KeyedVectors:
     if isinstance(source, str) and source in GENSIM_DATA_MODELS:
         return _check_table(_load_gensim_data(source), source)
     path = Path(source).expanduser()
+    if path.is_dir():
+        return _check_table(_keyed_vectors(*read_model2vec(path)), path)
     if path.exists():
         return _check_table(_load_path(path), path)
     if _looks_like_a_path(source):
@@ -769,9 +772,10 @@ def source_key(source: str | os.PathLike | KeyedVectors) -> tuple | None:
     ):
         return ("name", source)
     path = Path(source).expanduser().resolve()
-    stat = path.stat() if path.is_file() else None
+    files = [path / name for name in TABLE_FILES] if path.is_dir() else [path]
+    stats = [file.stat() for file in files if file.is_file()]
     # A file rewritten in place must not be served from the cache.
-    return ("path", str(path), stat and (stat.st_size, stat.st_mtime_ns))
+    return ("path", str(path), *((stat.st_size, stat.st_mtime_ns) for stat in stats))
 
 
 def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
@@ -942,7 +946,8 @@ def load_table_if_available(source: str | os.PathLike | KeyedVectors) -> Table |
     elif isinstance(source, (str, os.PathLike)) and not (
         isinstance(source, str) and source == DEFAULT_VECTORS
     ):
-        if not Path(source).expanduser().is_file():
+        path = Path(source).expanduser()
+        if not (path.is_file() or path.is_dir()):
             return None
     try:
         return load_table(source)
