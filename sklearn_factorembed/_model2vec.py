@@ -389,7 +389,7 @@ def _read_vocabulary(path: Path) -> tuple[list[str], str | None]:
     if size > _MAX_TOKENIZER_BYTES:
         raise ValueError(
             f"the tokenizer file {str(path)!r} takes {size} bytes, more than the "
-            f"{_MAX_TOKENIZER_BYTES} of any word list"
+            f"{_MAX_TOKENIZER_BYTES} bytes the tokenizer of a word list needs"
         )
     try:
         tokenizer = Tokenizer.from_file(str(path))
