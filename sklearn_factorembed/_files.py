@@ -198,9 +198,7 @@ def check_folder_target(path: str | os.PathLike, names) -> None:
     if not stat.S_ISDIR(mode):
         kind = special_file_kind(mode) or "a regular file"
         raise NotADirectoryError(
-            errno.ENOTDIR,
-            f"cannot write the folder {str(path)!r}: it is {kind}, not a folder",
-            str(path),
+            f"cannot write the folder {str(path)!r}: it is {kind}, not a folder"
         )
     others = sorted(set(os.listdir(path)) - names)
     if others:
