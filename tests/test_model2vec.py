@@ -99,11 +99,6 @@ def test_patterns_no_pre_tokenizer_can_follow_are_refused(token_pattern, problem
         oniguruma_pattern(token_pattern)
 
 
-def test_invalid_pattern_is_a_value_error():
-    with pytest.raises(ValueError, match="not a valid regular expression"):
-        oniguruma_pattern(r"\w+(")
-
-
 @settings(max_examples=300, deadline=None)
 @given(text=texts)
 def test_normalizer_lower_cases_as_str_lower(text):
