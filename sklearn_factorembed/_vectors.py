@@ -799,6 +799,11 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
           file (in ``tempfile.gettempdir()``), which takes its decompressed size
           on disk while it loads. A UTF-8 byte order mark starting a text file
           is ignored.
+        - A folder: a model2vec model (``model.safetensors`` and
+          ``tokenizer.json``, as ``export(format="model2vec")`` writes) whose
+          tokenizer is word-level: the tokens in id order, less the unknown
+          token, and the rows of the matrix. Subword tokenizers (WordPiece,
+          Unigram, BPE), whose tokens are no words, are refused.
         - A ``KeyedVectors``: returned as is.
 
     Returns
@@ -814,14 +819,16 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
         truncated, rows of different lengths, NaN or infinite values, duplicate
         words, a header promising more rows than there are, words that are not
         UTF-8, a word containing "\\x00" (which separates documents when
-        tokenizing), a ``.kv`` file whose words, rows and vectors disagree.
+        tokenizing), a ``.kv`` file whose words, rows and vectors disagree, a
+        model2vec folder whose tokenizer is not word-level or whose token ids
+        and matrix rows disagree.
         The message names the file and the problem. Files are checked once, when
         first loaded, against their size before anything the size of what their
         header promises is allocated.
     FileNotFoundError
         If ``source`` is a path to nothing.
     IsADirectoryError
-        If ``source`` is a folder.
+        If ``source`` is a folder without the files of a model2vec model.
     OSError
         If ``source`` is a FIFO, a device or a socket: it is refused without
         being opened, which could block or never end.
