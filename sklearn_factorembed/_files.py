@@ -186,7 +186,7 @@ def replace_atomically(path: str | os.PathLike, write: Callable[[str], None]) ->
     _fsync_folder(path.parent)
 
 
-def check_folder_target(path: str | os.PathLike, names) -> None:
+def check_folder_target(path: str | os.PathLike, names: frozenset[str]) -> None:
     """Refuse a folder to write that exists and is not a folder holding only
     ``names`` (what an earlier write put there), which replacing it would
     destroy: NotADirectoryError or OSError naming it."""
