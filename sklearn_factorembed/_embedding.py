@@ -842,12 +842,12 @@ default="sif-weighted"
         Parameters
         ----------
         path : str or path-like
-            The file to write, atomically. With the word2vec formats, a ``.gz``
-            or ``.bz2`` suffix compresses it.
-        format : {"word2vec", "word2vec-bin", "kv"}, default="word2vec"
-            word2vec text, word2vec binary, or gensim's native ``KeyedVectors``
-            file (a pickle, to share only with people who trust you). All load
-            with gensim's ``KeyedVectors.load_word2vec_format`` / ``load``.
+            The file (for ``"model2vec"``, folder) to write, atomically. With the
+            word2vec formats, a ``.gz`` or ``.bz2`` suffix compresses it.
+        format : {"word2vec", "word2vec-bin", "kv", "model2vec"}, default="word2vec"
+            word2vec text or binary, gensim's ``KeyedVectors`` file (a pickle:
+            share it only with people who trust you), or a model2vec folder,
+            whose ``encode`` is ``transform`` with ``pooling="mean"`` (README).
         space : {"codes", "reconstructed"}, default="codes"
             The ``rank_``-dim codes (:meth:`to_keyedvectors`), or their
             ``d``-dim reconstructions ``embedding_ @ components_ + mean_``.
@@ -865,12 +865,12 @@ default="sif-weighted"
         check_is_fitted(self)
         if space not in SPACES:
             raise ValueError(f"space={space!r} is not one of {SPACES}")
-        keyed_vectors = self.to_keyedvectors()
+        vectors = self.embedding_
         if space == "reconstructed":
-            keyed_vectors = _keyed_vectors(
-                keyed_vectors.index_to_key, self.inverse_transform(self.embedding_)
-            )
-        write_keyed_vectors(keyed_vectors, path, format=format)
+            vectors = self.inverse_transform(vectors)
+        keyed_vectors = _keyed_vectors(list(self.vocabulary_), vectors)
+        analyzer = self.build_analyzer()
+        write_keyed_vectors(keyed_vectors, path, format=format, analyzer=analyzer)
 
     @property
     def nbytes_(self) -> int:

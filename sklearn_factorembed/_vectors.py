@@ -32,6 +32,7 @@ from gensim.models import KeyedVectors
 
 from ._cache import cached, fingerprint
 from ._files import special_file_kind
+from ._model2vec import TABLE_FILES, read_model2vec
 
 DEFAULT_VECTORS = "glove-6b-50d"
 
@@ -743,6 +744,8 @@ def _load(source: str | os.PathLike) -> KeyedVectors:
     if isinstance(source, str) and source in GENSIM_DATA_MODELS:
         return _check_table(_load_gensim_data(source), source)
     path = Path(source).expanduser()
+    if path.is_dir():
+        return _check_table(_keyed_vectors(*read_model2vec(path)), path)
     if path.exists():
         return _check_table(_load_path(path), path)
     if _looks_like_a_path(source):
@@ -769,9 +772,10 @@ def source_key(source: str | os.PathLike | KeyedVectors) -> tuple | None:
     ):
         return ("name", source)
     path = Path(source).expanduser().resolve()
-    stat = path.stat() if path.is_file() else None
+    files = [path / name for name in TABLE_FILES] if path.is_dir() else [path]
+    stats = [file.stat() for file in files if file.is_file()]
     # A file rewritten in place must not be served from the cache.
-    return ("path", str(path), stat and (stat.st_size, stat.st_mtime_ns))
+    return ("path", str(path), *((stat.st_size, stat.st_mtime_ns) for stat in stats))
 
 
 def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
@@ -795,6 +799,11 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
           file (in ``tempfile.gettempdir()``), which takes its decompressed size
           on disk while it loads. A UTF-8 byte order mark starting a text file
           is ignored.
+        - A folder: a model2vec model (``model.safetensors`` and
+          ``tokenizer.json``, as ``export(format="model2vec")`` writes) whose
+          tokenizer is word-level: the tokens in id order, less the unknown
+          token, and the rows of the matrix. Subword tokenizers (WordPiece,
+          Unigram, BPE), whose tokens are no words, are refused.
         - A ``KeyedVectors``: returned as is.
 
     Returns
@@ -810,14 +819,16 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
         truncated, rows of different lengths, NaN or infinite values, duplicate
         words, a header promising more rows than there are, words that are not
         UTF-8, a word containing "\\x00" (which separates documents when
-        tokenizing), a ``.kv`` file whose words, rows and vectors disagree.
+        tokenizing), a ``.kv`` file whose words, rows and vectors disagree, a
+        model2vec folder whose tokenizer is not word-level or whose token ids
+        and matrix rows disagree.
         The message names the file and the problem. Files are checked once, when
         first loaded, against their size before anything the size of what their
         header promises is allocated.
     FileNotFoundError
         If ``source`` is a path to nothing.
     IsADirectoryError
-        If ``source`` is a folder.
+        If ``source`` is a folder without the files of a model2vec model.
     OSError
         If ``source`` is a FIFO, a device or a socket: it is refused without
         being opened, which could block or never end.
@@ -942,7 +953,8 @@ def load_table_if_available(source: str | os.PathLike | KeyedVectors) -> Table |
     elif isinstance(source, (str, os.PathLike)) and not (
         isinstance(source, str) and source == DEFAULT_VECTORS
     ):
-        if not Path(source).expanduser().is_file():
+        path = Path(source).expanduser()
+        if not (path.is_file() or path.is_dir()):
             return None
     try:
         return load_table(source)
