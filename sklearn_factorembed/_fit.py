@@ -521,7 +521,7 @@ def fit_state(
     }
 
 
-@cached("pruned-buckets", maxsize=4, key=lambda table, n_buckets: (table, n_buckets))
+@cached("pruned-buckets", maxsize=2, key=lambda table, n_buckets: (table, n_buckets))
 def pruned_subwords(table: Table, n_buckets: int | None) -> Subwords | None:
     """The n-gram buckets of ``table`` (None: not a fastText source), rehashed
     to ``n_buckets`` if it has more (None: all kept); cached, since a grid
