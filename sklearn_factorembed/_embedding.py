@@ -640,16 +640,14 @@ default="sif-weighted"
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
-        """Fit to ``X`` and return its document codes, tokenizing ``X`` once
-        (twice for a fastText source: the fit counts the table's words only,
-        and its words' n-grams encode the others).
+        """Fit to ``X`` and return its document codes, tokenizing ``X`` once.
 
         Returns
         -------
         ndarray of shape (n_documents, rank_)
         """
         if X is not None and load_table(self.vectors).subwords is not None:
-            X = check_documents(X)
+            X = check_documents(X)  # read twice: the fit counts table words only
             return self.fit(X, y).transform(X)
         documents = self._fit(X, y)
         if documents is None:
