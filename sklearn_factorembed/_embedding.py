@@ -34,9 +34,9 @@ from ._persistence import load_estimator, save_estimator, write_keyed_vectors
 from ._postprocess import POSTPROCESSINGS
 from ._quantize import (
     QUANTIZATIONS,
-    STORED_ATTRIBUTES,
     StoredArray,
-    stored_codes,
+    restore_quantized,
+    store_quantized,
 )
 from ._text import (
     DEFAULT_TOKEN_PATTERN,
@@ -56,6 +56,7 @@ from ._vectors import DEFAULT_VECTORS, Vocabulary, load_table
 from ._words import EXTRA_ATTRIBUTES, WordCodes, warn_of_empty_documents
 
 SPACES = ("codes", "reconstructed")
+NGRAM_BUCKETS = 1 << 17
 EXTRA_WORDS = 100_000
 TUNE_ALPHA = 1e-5
 SUBSPACES = ("documents", "words")
@@ -338,6 +339,17 @@ default="sif-weighted"
         divide ``rank_``. None picks the divisor of ``rank_`` nearest
         ``rank_ / 5`` (5 for rank 25, 4 for rank 20, 2 for rank 10). Ignored by
         the other quantizations.
+    ngram_buckets : int or None, default=131_072
+        For a fastText source (a ``.bin`` model or a ``FastTextKeyedVectors``):
+        how many buckets of character n-gram codes to keep. The n-gram
+        buckets go through the words' projection (and ``quantization``), and
+        a word in neither ``vocabulary_`` nor the table gets the mean of its
+        n-grams' codes, the code of the vector gensim gives it. A model with
+        more buckets rehashes the n-grams of the table's words to this many
+        and merges the rows that fall together, weighted by use, as
+        compress-fasttext's ``prune_ngrams`` does (``benchmarks/fasttext_oov.py``
+        measures the default, ``2**17``, against keeping all); None keeps them
+        all. No effect for other sources.
     random_state : int, RandomState instance or None, default=None
         Seed of the ``"randomized"`` solver and of the k-means of
         ``quantization="pq"``.
@@ -388,6 +400,13 @@ default="sif-weighted"
         ``vocabulary_`` that :meth:`save` stored, and their int8 codes
         (``extra_code_offsets_ + extra_code_scales_ * extra_codes_``), which
         the model encodes where its table is not at hand.
+    ngram_embedding_ : ndarray of shape (n_buckets, rank_) or None
+        For a fastText source, the codes of its (pruned) n-gram buckets, with
+        ``quantization`` their dequantized form (stored as
+        ``ngram_quantized_codes_`` and the other arrays of its scheme, with
+        parameters of their own); None for other sources.
+    min_n_, max_n_ : int or None
+        The lengths of the n-grams hashed to ``ngram_embedding_``'s buckets.
     common_component_ : ndarray of shape (rank_,) or None
         The direction ``"sif"`` pooling removes.
     quantized_codes_ : ndarray or None
@@ -461,6 +480,7 @@ default="sif-weighted"
         "dtype": [type, str, np.dtype],
         "quantization": [StrOptions(set(QUANTIZATIONS)), None],
         "pq_subvectors": [Interval(Integral, 1, None, closed="left"), None],
+        "ngram_buckets": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
@@ -484,6 +504,7 @@ default="sif-weighted"
         dtype=np.float32,
         quantization=None,
         pq_subvectors=None,
+        ngram_buckets=NGRAM_BUCKETS,
         random_state=None,
         batch_size=10_000,
         tune_alpha=TUNE_ALPHA,
@@ -506,6 +527,7 @@ default="sif-weighted"
         self.dtype = dtype
         self.quantization = quantization
         self.pq_subvectors = pq_subvectors
+        self.ngram_buckets = ngram_buckets
         self.random_state = random_state
         self.batch_size = batch_size
         self.tune_alpha = tune_alpha
@@ -624,6 +646,9 @@ default="sif-weighted"
         -------
         ndarray of shape (n_documents, rank_)
         """
+        if X is not None and load_table(self.vectors).subwords is not None:
+            X = check_documents(X)  # read twice: the fit counts table words only
+            return self.fit(X, y).transform(X)
         documents = self._fit(X, y)
         if documents is None:
             raise ValueError("fit_transform needs documents; X is None")
@@ -647,7 +672,10 @@ default="sif-weighted"
 
         Every word of the table is encoded: one outside ``vocabulary_`` gets
         the projection and quantization of the fit words (computed when first
-        met, then remembered) and the pooling weight ``unseen_weight_``.
+        met, then remembered) and the pooling weight ``unseen_weight_``. With
+        a fastText source, so does any other word with an n-gram of
+        ``min_n_`` to ``max_n_`` characters: the mean of its n-grams' codes
+        (see ``ngram_buckets``), with or without the table.
         Without its table, a loaded model encodes ``vocabulary_`` and the
         extra words saved with it (:meth:`save`); other tokens are ignored.
 
@@ -889,31 +917,22 @@ default="sif-weighted"
     def __getstate__(self):
         # A copy: BaseEstimator may return the instance's own __dict__.
         state = dict(super().__getstate__())
-        quantized = state.pop("_quantized", None)
         state.pop("_word_codes", None)  # rebuilt when needed, with the table
         # Plain dicts, which any serializer rebuilds (skops fills a dict
         # subclass item by item, which a read-only Vocabulary refuses).
         for name in ("vocabulary_", "extra_vocabulary_"):
             if isinstance(state.get(name), Vocabulary):
                 state[name] = dict(state[name])
-        if "rank_" in state:
-            if quantized is not None:
-                del state["embedding_"]
-                state.update(quantized.stored_attributes())
-            else:
-                state.update(dict.fromkeys(STORED_ATTRIBUTES))
+        store_quantized(state)
         return state
 
     def __setstate__(self, state):
         state = dict(state)
-        stored = {name: state.pop(name, None) for name in STORED_ATTRIBUTES}
         for name in ("vocabulary_", "extra_vocabulary_"):
             if isinstance(state.get(name), dict):
                 state[name] = Vocabulary(state[name])
+        restore_quantized(state)
         super().__setstate__(state)
-        self._quantized = stored_codes(stored)
-        if self._quantized is not None:
-            self.embedding_ = self._quantized.dequantize(self.components_.dtype)
 
     # The arrays the quantized codes store, documented with the attributes.
     quantized_codes_ = StoredArray()

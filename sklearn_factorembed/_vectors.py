@@ -25,6 +25,7 @@ import tempfile
 import warnings
 import zlib
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from gensim.models import KeyedVectors
 from ._cache import cached, fingerprint
 from ._files import special_file_kind
 from ._model2vec import TABLE_FILES, read_model2vec
+from ._subwords import Subwords, check_finite, check_subwords
 
 DEFAULT_VECTORS = "glove-6b-50d"
 
@@ -890,6 +892,13 @@ class Table:
         """
         return _whole_vocabulary(self)
 
+    @property
+    def subwords(self) -> Subwords | None:
+        """The character n-gram buckets of a fastText source (its
+        ``vectors_ngrams``, ``min_n`` and ``max_n``), checked once per table;
+        None for any other source, or a fastText model without n-grams."""
+        return _table_subwords(self)
+
 
 class TableLookup:
     """A table's word -> row dict, read through, with a fingerprint.
@@ -922,6 +931,31 @@ def _whole_vocabulary(table: Table) -> Vocabulary:
     if table.fingerprint is not None:
         vocabulary._fingerprint = fingerprint(table)
     return vocabulary
+
+
+@cached("table-subwords", maxsize=4, key=lambda table: (table,))
+def _table_subwords(table: Table) -> Subwords | None:
+    keyed_vectors = table.keyed_vectors
+    n_buckets = getattr(keyed_vectors, "bucket", 0)
+    if not hasattr(keyed_vectors, "vectors_ngrams") or n_buckets == 0:
+        return None
+    if getattr(keyed_vectors, "max_n", None) == 0:  # fastText's -maxn 0
+        return None
+    if isinstance(n_buckets, bool) or not isinstance(n_buckets, Integral):
+        raise ValueError(
+            f"the n-gram buckets of {table.name!r} are malformed: its bucket "
+            f"count {n_buckets!r} is not an int"
+        )
+    rows = keyed_vectors.vectors_ngrams
+    min_n, max_n = keyed_vectors.min_n, keyed_vectors.max_n
+    check_subwords(rows, min_n, max_n, table.vectors.shape[1], table.name)
+    if n_buckets != len(rows):
+        raise ValueError(
+            f"the n-gram buckets of {table.name!r} are malformed: {len(rows)} "
+            f"rows for its {n_buckets!r} buckets"
+        )
+    check_finite(rows, table.name)
+    return Subwords(rows, int(min_n), int(max_n))
 
 
 def load_table(source: str | os.PathLike | KeyedVectors) -> Table:
