@@ -42,7 +42,7 @@ from ._options import (
     WEIGHTINGS,
 )
 from ._persistence import load_estimator, save_estimator, write_keyed_vectors
-from ._quantize import STORED_ATTRIBUTES, StoredArray, stored_codes
+from ._quantize import StoredArray, restore_quantized, store_quantized
 from ._text import (
     DEFAULT_TOKEN_PATTERN,
     Analyzer,
@@ -61,6 +61,7 @@ from ._words import EXTRA_ATTRIBUTES, WordCodes, warn_of_empty_documents
 if TYPE_CHECKING:
     from gensim.models import KeyedVectors
 
+NGRAM_BUCKETS = 1 << 17
 EXTRA_WORDS = 100_000
 TUNE_ALPHA = 1e-5
 
@@ -362,6 +363,17 @@ default="sif-weighted"
         divide ``rank_``. None picks the divisor of ``rank_`` nearest
         ``rank_ / 5`` (5 for rank 25, 4 for rank 20, 2 for rank 10). Ignored by
         the other quantizations.
+    ngram_buckets : int or None, default=131_072
+        For a fastText source (a ``.bin`` model or a ``FastTextKeyedVectors``):
+        how many buckets of character n-gram codes to keep. The n-gram
+        buckets go through the words' projection (and ``quantization``), and
+        a word in neither ``vocabulary_`` nor the table gets the mean of its
+        n-grams' codes, the code of the vector gensim gives it. A model with
+        more buckets rehashes the n-grams of the table's words to this many
+        and merges the rows that fall together, weighted by use, as
+        compress-fasttext's ``prune_ngrams`` does (``benchmarks/fasttext_oov.py``
+        measures the default, ``2**17``, against keeping all); None keeps them
+        all. No effect for other sources.
     random_state : int, RandomState instance or None, default=None
         Seed of the ``"randomized"`` solver and of the k-means of
         ``quantization="pq"``.
@@ -412,6 +424,13 @@ default="sif-weighted"
         ``vocabulary_`` that :meth:`save` stored, and their int8 codes
         (``extra_code_offsets_ + extra_code_scales_ * extra_codes_``), which
         the model encodes where its table is not at hand.
+    ngram_embedding_ : ndarray of shape (n_buckets, rank_) or None
+        For a fastText source, the codes of its (pruned) n-gram buckets, with
+        ``quantization`` their dequantized form (stored as
+        ``ngram_quantized_codes_`` and the other arrays of its scheme, with
+        parameters of their own); None for other sources.
+    min_n_, max_n_ : int or None
+        The lengths of the n-grams hashed to ``ngram_embedding_``'s buckets.
     common_component_ : ndarray of shape (rank_,) or None
         The direction ``"sif"`` pooling removes.
     quantized_codes_ : ndarray or None
@@ -485,6 +504,7 @@ default="sif-weighted"
         "dtype": [type, str, np.dtype],
         "quantization": [StrOptions(set(QUANTIZATIONS)), None],
         "pq_subvectors": [Interval(Integral, 1, None, closed="left"), None],
+        "ngram_buckets": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
@@ -508,6 +528,7 @@ default="sif-weighted"
         dtype=np.float32,
         quantization=None,
         pq_subvectors=None,
+        ngram_buckets=NGRAM_BUCKETS,
         random_state=None,
         batch_size=10_000,
         tune_alpha=TUNE_ALPHA,
@@ -530,6 +551,7 @@ default="sif-weighted"
         self.dtype = dtype
         self.quantization = quantization
         self.pq_subvectors = pq_subvectors
+        self.ngram_buckets = ngram_buckets
         self.random_state = random_state
         self.batch_size = batch_size
         self.tune_alpha = tune_alpha
@@ -648,6 +670,9 @@ default="sif-weighted"
         -------
         ndarray of shape (n_documents, rank_)
         """
+        if X is not None and load_table(self.vectors).subwords is not None:
+            X = check_documents(X)  # read twice: the fit counts table words only
+            return self.fit(X, y).transform(X)
         documents = self._fit(X, y)
         if documents is None:
             raise ValueError("fit_transform needs documents; X is None")
@@ -671,7 +696,10 @@ default="sif-weighted"
 
         Every word of the table is encoded: one outside ``vocabulary_`` gets
         the projection and quantization of the fit words (computed when first
-        met, then remembered) and the pooling weight ``unseen_weight_``.
+        met, then remembered) and the pooling weight ``unseen_weight_``. With
+        a fastText source, so does any other word with an n-gram of
+        ``min_n_`` to ``max_n_`` characters: the mean of its n-grams' codes
+        (see ``ngram_buckets``), with or without the table.
         Without its table, a loaded model encodes ``vocabulary_`` and the
         extra words saved with it (:meth:`save`); other tokens are ignored.
 
@@ -866,12 +894,12 @@ default="sif-weighted"
         Parameters
         ----------
         path : str or path-like
-            The file to write, atomically. With the word2vec formats, a ``.gz``
-            or ``.bz2`` suffix compresses it.
-        format : {"word2vec", "word2vec-bin", "kv"}, default="word2vec"
-            word2vec text, word2vec binary, or gensim's native ``KeyedVectors``
-            file (a pickle, to share only with people who trust you). All load
-            with gensim's ``KeyedVectors.load_word2vec_format`` / ``load``.
+            The file (for ``"model2vec"``, folder) to write, atomically. With the
+            word2vec formats, a ``.gz`` or ``.bz2`` suffix compresses it.
+        format : {"word2vec", "word2vec-bin", "kv", "model2vec"}, default="word2vec"
+            word2vec text or binary, gensim's ``KeyedVectors`` file (a pickle:
+            share it only with people who trust you), or a model2vec folder,
+            whose ``encode`` is ``transform`` with ``pooling="mean"`` (README).
         space : {"codes", "reconstructed"}, default="codes"
             The ``rank_``-dim codes (:meth:`to_keyedvectors`), or their
             ``d``-dim reconstructions ``embedding_ @ components_ + mean_``.
@@ -889,12 +917,12 @@ default="sif-weighted"
         check_is_fitted(self)
         if space not in SPACES:
             raise ValueError(f"space={space!r} is not one of {SPACES}")
-        keyed_vectors = self.to_keyedvectors()
+        vectors = self.embedding_
         if space == "reconstructed":
-            keyed_vectors = _keyed_vectors(
-                keyed_vectors.index_to_key, self.inverse_transform(self.embedding_)
-            )
-        write_keyed_vectors(keyed_vectors, path, format=format)
+            vectors = self.inverse_transform(vectors)
+        keyed_vectors = _keyed_vectors(list(self.vocabulary_), vectors)
+        analyzer = self.build_analyzer()
+        write_keyed_vectors(keyed_vectors, path, format=format, analyzer=analyzer)
 
     @property
     def nbytes_(self) -> int:
@@ -913,31 +941,22 @@ default="sif-weighted"
     def __getstate__(self):
         # A copy: BaseEstimator may return the instance's own __dict__.
         state = dict(super().__getstate__())
-        quantized = state.pop("_quantized", None)
         state.pop("_word_codes", None)  # rebuilt when needed, with the table
         # Plain dicts, which any serializer rebuilds (skops fills a dict
         # subclass item by item, which a read-only Vocabulary refuses).
         for name in ("vocabulary_", "extra_vocabulary_"):
             if isinstance(state.get(name), Vocabulary):
                 state[name] = dict(state[name])
-        if "rank_" in state:
-            if quantized is not None:
-                del state["embedding_"]
-                state.update(quantized.stored_attributes())
-            else:
-                state.update(dict.fromkeys(STORED_ATTRIBUTES))
+        store_quantized(state)
         return state
 
     def __setstate__(self, state):
         state = dict(state)
-        stored = {name: state.pop(name, None) for name in STORED_ATTRIBUTES}
         for name in ("vocabulary_", "extra_vocabulary_"):
             if isinstance(state.get(name), dict):
                 state[name] = Vocabulary(state[name])
+        restore_quantized(state)
         super().__setstate__(state)
-        self._quantized = stored_codes(stored)
-        if self._quantized is not None:
-            self.embedding_ = self._quantized.dequantize(self.components_.dtype)
 
     # The arrays the quantized codes store, documented with the attributes.
     quantized_codes_ = StoredArray()

@@ -40,6 +40,7 @@ from ._postprocess import (
     truncate_postprocessed,
 )
 from ._quantize import quantize
+from ._subwords import Subwords, prune_buckets
 from ._text import (
     CorpusStatistics,
     DocumentCounts,
@@ -73,6 +74,7 @@ class FitSettings:
     dtype: np.dtype
     quantization: str | None
     pq_subvectors: int | None
+    ngram_buckets: int | None
     random_state: object
     batch_size: int
     tune_alpha: float
@@ -508,6 +510,7 @@ def fit_state(
         sif_gram = pooled_gram(kept_counts.matrix, codes, pooling_weights)
     common = None if sif_gram is None else common_component(sif_gram)
     attributes = _attributes(spectrum, removed, codes, quantized, settings.dtype)
+    attributes |= _subword_attributes(table, spectrum, settings)
     return attributes | {
         "vocabulary_": factors.vocabulary,
         "pooling_weights_": pooling_weights,
@@ -515,6 +518,44 @@ def fit_state(
         "common_component_": None if common is None else common.astype(settings.dtype),
         "_corpus_statistics": statistics,
         "_word_codes": None,  # built from the new codes when first needed
+    }
+
+
+@cached("pruned-buckets", maxsize=2, key=lambda table, n_buckets: (table, n_buckets))
+def pruned_subwords(table: Table, n_buckets: int | None) -> Subwords | None:
+    """The n-gram buckets of ``table`` (None: not a fastText source), rehashed
+    to ``n_buckets`` if it has more (None: all kept); cached, since a grid
+    search refits the same table."""
+    subwords = table.subwords
+    if subwords is None or n_buckets is None:
+        return subwords
+    return prune_buckets(subwords, table.words, n_buckets)
+
+
+def _subword_attributes(table: Table, spectrum: Spectrum, settings) -> dict:
+    """The codes of the n-gram buckets, through the words' projection and
+    quantized the same way (with parameters of their own), and the n-gram
+    lengths; None for a source without n-grams."""
+    subwords = pruned_subwords(table, settings.ngram_buckets)
+    if subwords is None:
+        return dict.fromkeys(
+            ("ngram_embedding_", "min_n_", "max_n_", "_ngram_quantized")
+        )
+    codes = encode(subwords.rows, spectrum.mean, spectrum.components, settings.dtype)
+    quantized = None
+    if settings.quantization is not None:
+        quantized = quantize(
+            codes,
+            settings.quantization,
+            n_subvectors=settings.pq_subvectors,
+            random_state=settings.random_state,
+        )
+        codes = quantized.dequantize(settings.dtype)
+    return {
+        "ngram_embedding_": codes,
+        "min_n_": subwords.min_n,
+        "max_n_": subwords.max_n,
+        "_ngram_quantized": quantized,
     }
 
 

@@ -15,4 +15,4 @@ SUBSPACES = ("documents", "words")
 QUANTIZATIONS = ("int8", "pq")
 # The spaces and file formats that FactorizedEmbedding.export writes.
 SPACES = ("codes", "reconstructed")
-EXPORT_FORMATS = ("word2vec", "word2vec-bin", "kv")
+EXPORT_FORMATS = ("word2vec", "word2vec-bin", "kv", "model2vec")

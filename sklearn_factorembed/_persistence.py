@@ -41,6 +41,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._files import replace_atomically, special_file_kind
+from ._model2vec import write_model2vec
 from ._options import EXPORT_FORMATS
 from ._vectors import Vocabulary
 from ._version import __version__
@@ -691,7 +692,11 @@ def load_estimator(
 
 
 def write_keyed_vectors(
-    keyed_vectors, path: str | os.PathLike, *, format: str = "word2vec"
+    keyed_vectors,
+    path: str | os.PathLike,
+    *,
+    format: str = "word2vec",
+    analyzer: Callable | None = None,
 ) -> None:
     """Write gensim ``KeyedVectors`` to ``path``, atomically.
 
@@ -700,14 +705,21 @@ def write_keyed_vectors(
     keyed_vectors : KeyedVectors
     path : str or path-like
         ``.gz`` or ``.bz2`` at the end compresses the word2vec formats.
-    format : {"word2vec", "word2vec-bin", "kv"}, default="word2vec"
+    format : {"word2vec", "word2vec-bin", "kv", "model2vec"}, default="word2vec"
         word2vec text (one ``word v1 v2 ...`` line per word after a ``count
-        dims`` header), word2vec binary, or gensim's native format (a pickle:
+        dims`` header), word2vec binary, gensim's native format (a pickle:
         ``KeyedVectors.load`` runs code from the file, so share it only with
-        people who trust you).
+        people who trust you), or a model2vec folder
+        (:func:`._model2vec.write_model2vec`).
+    analyzer : Analyzer, default=None
+        With ``"model2vec"``, required: how the model tokenizes documents,
+        which the folder's tokenizer does alike.
     """
     if format not in EXPORT_FORMATS:
         raise ValueError(f"format={format!r} is not one of {EXPORT_FORMATS}")
+    if format == "model2vec":
+        write_model2vec(keyed_vectors, path, analyzer)
+        return
     if format == "kv":
         # separately=[]: one file, so that the atomic rename moves all of it.
         replace_atomically(path, lambda name: keyed_vectors.save(name, separately=[]))

@@ -186,9 +186,42 @@ class StoredArray:
         return model._quantized.stored_attributes()[self.name]
 
 
-def stored_codes(attributes: dict) -> Int8Codes | ProductCodes | None:
-    """The quantized codes stored in ``attributes`` (as
-    ``stored_attributes`` gives them), or None when they hold none."""
+# The codes a model may store quantized: the attribute of the dequantized
+# codes, that of their quantized-codes object, and the prefix of the names of
+# the arrays stored in their place.
+QUANTIZED_CODES = (
+    ("embedding_", "_quantized", ""),
+    ("ngram_embedding_", "_ngram_quantized", "ngram_"),
+)
+
+
+def store_quantized(state: dict) -> None:
+    """In a model's pickled ``state``: the stored arrays of each quantized
+    codes (None for codes not quantized) in place of the dequantized codes,
+    which pickles and model files do not carry."""
+    for codes, quantized_name, prefix in QUANTIZED_CODES:
+        quantized = state.pop(quantized_name, None)
+        if state.get(codes) is None:  # not fitted, or no such codes
+            continue
+        if quantized is None:
+            stored = dict.fromkeys(STORED_ATTRIBUTES)
+        else:
+            del state[codes]
+            stored = quantized.stored_attributes()
+        state.update({prefix + name: value for name, value in stored.items()})
+
+
+def restore_quantized(state: dict) -> None:
+    """The inverse of :func:`store_quantized`: each quantized-codes object
+    rebuilt from its stored arrays, and the codes dequantized from it."""
+    for codes, quantized_name, prefix in QUANTIZED_CODES:
+        stored = {name: state.pop(prefix + name, None) for name in STORED_ATTRIBUTES}
+        state[quantized_name] = quantized = _stored_codes(stored)
+        if quantized is not None:
+            state[codes] = quantized.dequantize(state["components_"].dtype)
+
+
+def _stored_codes(attributes: dict) -> Int8Codes | ProductCodes | None:
     if attributes.get("quantized_codes_") is None:
         return None
     if attributes.get("codebooks_") is not None:

@@ -369,21 +369,19 @@ def _counted_inputs(documents, analyzer, vocabulary, *, remember=False):
 
 @cached("counts", maxsize=16, key=_counted_inputs)
 def _count_tokens(documents, analyzer, vocabulary, *, remember=False):
-    n_words = len(vocabulary)
     if not documents:
-        return sp.csr_matrix((0, n_words))
+        return sp.csr_matrix((0, len(vocabulary)))
     text = _SEPARATOR.join(documents)
     # Joining is only unambiguous when no document holds the separator itself.
     joinable = text.count(_SEPARATOR) == len(documents) - 1
     if isinstance(analyzer, Analyzer) and analyzer.joins_documents and joinable:
         joined = text.lower() if analyzer.lowercase else text
-        counts = _count_matrix(
-            *_joined_token_rows(joined, analyzer, vocabulary), n_words
-        )
+        rows = _joined_token_rows(joined, analyzer, vocabulary)
     else:
-        counts = _count_matrix(
-            *_per_document_token_rows(documents, analyzer, vocabulary), n_words
-        )
+        rows = _per_document_token_rows(documents, analyzer, vocabulary)
+    # Its length once the tokens are looked up: a vocabulary may grow as it
+    # meets words (see _subwords.SubwordVocabulary).
+    counts = _count_matrix(*rows, len(vocabulary))
     _read_only(counts)
     return counts
 

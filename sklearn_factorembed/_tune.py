@@ -9,7 +9,8 @@ The offsets are learned jointly with a linear head on the pooled codes
     mean cross-entropy(P @ W + b, y) + alpha / 2 ||D||^2 + 1 / (2 n) ||W||^2
 
 by L-BFGS (``scipy.optimize.minimize``) with the analytic gradient, from
-``D = 0`` (so the result is deterministic). ``alpha`` pulls the codes toward
+``D = 0`` (so the result is deterministic), over the factors ``D = Z @ W.T``
+that every minimum has (see :class:`TuningProblem`). ``alpha`` pulls the codes toward
 the pretrained ones: as it grows, ``D`` goes to 0. The head's penalty is that
 of ``LogisticRegression(C=1)`` on the mean loss. The products run in float32;
 the loss and the gradient are summed in float64.
@@ -18,6 +19,7 @@ the loss and the gradient are summed in float64.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -57,18 +59,32 @@ def pooling_matrix(
 
 @dataclass(frozen=True)
 class TuningProblem:
-    """The objective of :func:`tune_codes` over ``x = [D, W, b]`` raveled."""
+    """The objective of :func:`tune_codes` over ``x = [Z, W, b]`` raveled.
+
+    At a minimum the offsets are ``D = Z @ W.T``: setting the gradient in
+    ``D`` to zero gives ``alpha D = -A.T @ E @ W.T`` (``E`` the documents'
+    errors), so each word's offset lies in the span of the head's columns.
+    Learning ``Z`` (words x classes) in place of ``D`` (words x rank) keeps
+    every minimum and leaves L-BFGS ``rank / n_outputs`` times fewer
+    variables. With ``M = W.T @ W`` the logits are
+    ``A @ C @ W + A @ Z @ M + b`` and the pull is ``alpha / 2 tr(Z M Z.T)``.
+    """
 
     pooling: sp.csr_matrix  # A
     codes: np.ndarray  # C; the products run in its dtype (float32 in a fit)
     targets: np.ndarray  # one-hot (n, k), or (n, 1) 0/1 for two classes
     alpha: float
 
+    @cached_property
+    def pooled_codes(self) -> np.ndarray:
+        """``A @ C``, which no iteration changes."""
+        return (self.pooling @ self.codes).astype(np.float64)
+
     @property
     def shapes(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int]]:
         n_words, rank = self.codes.shape
         n_outputs = self.targets.shape[1]
-        return (n_words, rank), (rank, n_outputs), (n_outputs,)
+        return (n_words, n_outputs), (rank, n_outputs), (n_outputs,)
 
     def unpack(self, x: np.ndarray):
         parts, start = [], 0
@@ -78,11 +94,18 @@ class TuningProblem:
             start += size
         return parts
 
+    def offsets(self, x: np.ndarray) -> np.ndarray:
+        """``D = Z @ W.T``, the offsets of the words' codes at ``x``."""
+        word_outputs, head, _ = self.unpack(x)
+        return word_outputs @ head.T
+
     def loss_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        offsets, head, intercept = self.unpack(x)
+        word_outputs, head, intercept = self.unpack(x)
         n_documents = self.targets.shape[0]
-        pooled = self.pooling @ (self.codes + offsets.astype(self.codes.dtype))
-        logits = pooled.astype(np.float64) @ head + intercept
+        gram = head.T @ head  # M
+        pooled_outputs = self.pooling @ word_outputs.astype(self.codes.dtype)  # A Z
+        pooled_outputs = pooled_outputs.astype(np.float64)
+        logits = self.pooled_codes @ head + pooled_outputs @ gram + intercept
         if self.targets.shape[1] == 1:  # binary: the logit of the second class
             margins = logits[:, 0]
             loss = np.mean(np.logaddexp(0.0, margins) - self.targets[:, 0] * margins)
@@ -94,14 +117,19 @@ class TuningProblem:
             errors = np.exp(logits - log_norms[:, None]) - self.targets
         errors /= n_documents
         head_penalty = 1.0 / n_documents
-        loss += 0.5 * self.alpha * float(np.sum(offsets * offsets))
+        outputs_gram = word_outputs.T @ word_outputs  # Z.T Z
+        loss += 0.5 * self.alpha * float(np.sum(outputs_gram * gram))
         loss += 0.5 * head_penalty * float(np.sum(head * head))
-        gradient_head = pooled.T.astype(np.float64) @ errors + head_penalty * head
-        back = (errors @ head.T).astype(self.codes.dtype)
-        gradient_offsets = (self.pooling.T @ back).astype(np.float64)
-        gradient_offsets += self.alpha * offsets
+        back = (self.pooling.T @ errors.astype(self.codes.dtype)).astype(np.float64)
+        gradient_outputs = (back + self.alpha * word_outputs) @ gram
+        through_gram = pooled_outputs.T @ errors + 0.5 * self.alpha * outputs_gram
+        gradient_head = (
+            self.pooled_codes.T @ errors
+            + head @ (through_gram + through_gram.T)
+            + head_penalty * head
+        )
         return loss, np.concatenate(
-            [gradient_offsets.ravel(), gradient_head.ravel(), errors.sum(axis=0)]
+            [gradient_outputs.ravel(), gradient_head.ravel(), errors.sum(axis=0)]
         )
 
 
@@ -189,5 +217,7 @@ def tune_codes(
         callback=report,
         options={"maxiter": max_iter, "ftol": tol},
     )
-    offsets, head, intercept = problem.unpack(result.x)
-    return TunedCodes(offsets, head, intercept, int(result.nit), float(result.fun))
+    _, head, intercept = problem.unpack(result.x)
+    return TunedCodes(
+        problem.offsets(result.x), head, intercept, int(result.nit), float(result.fun)
+    )

@@ -21,6 +21,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from ._quantize import STORED_ATTRIBUTES
+from ._subwords import MAX_BUCKETS, MAX_NGRAM_LENGTH
 from ._text import backtracking_hazard, build_analyzer
 from ._vectors import Vocabulary, load_table_if_available
 from ._words import EXTRA_ATTRIBUTES
@@ -173,31 +174,35 @@ def _check_token_pattern(params: dict) -> None:
     build_analyzer(lowercase=params["lowercase"], token_pattern=pattern)
 
 
-def _check_codes(attributes: _Attributes, params: dict, n_words, rank, dtype):
+def _check_codes(
+    attributes: _Attributes, params: dict, n_words, rank, dtype, prefix: str = ""
+):
     """The word codes: float ``embedding_``, or the stored quantized codes the
-    ``quantization`` parameter says."""
+    ``quantization`` parameter says (those of the n-gram buckets: the same
+    names after ``prefix``, ``n_words`` -1 for any number of rows); return
+    their number of rows."""
     quantization = params["quantization"]
+    embedding, codebooks_name = prefix + "embedding_", prefix + "codebooks_"
+    codes_name = prefix + "quantized_codes_"
+    scales, offsets = prefix + "code_scales_", prefix + "code_offsets_"
     if quantization is None:
-        attributes.require("embedding_")
+        attributes.require(embedding)
         for name in STORED_ATTRIBUTES:
-            attributes.absent(name, "only a quantized model has")
-        attributes.floats("embedding_", dtype, (n_words, rank))
-        return
-    attributes.absent(
-        "embedding_", "a quantized model rebuilds from its quantized codes"
-    )
-    attributes.require("quantized_codes_")
+            attributes.absent(prefix + name, "only a quantized model has")
+        return len(attributes.floats(embedding, dtype, (n_words, rank)))
+    attributes.absent(embedding, "a quantized model rebuilds from its quantized codes")
+    attributes.require(codes_name)
     if quantization == "int8":
-        attributes.absent("codebooks_", "only quantization='pq' has")
-        attributes.array("quantized_codes_", np.int8, (n_words, rank))
-        _check_int8_parameters(attributes, "code_scales_", "code_offsets_", rank)
-        return
-    attributes.absent("code_scales_", "only quantization='int8' has")
-    attributes.absent("code_offsets_", "only quantization='int8' has")
-    indices = attributes.array("quantized_codes_", np.uint8, (n_words, -1))
+        attributes.absent(codebooks_name, "only quantization='pq' has")
+        levels = attributes.array(codes_name, np.int8, (n_words, rank))
+        _check_int8_parameters(attributes, scales, offsets, rank)
+        return len(levels)
+    attributes.absent(scales, "only quantization='int8' has")
+    attributes.absent(offsets, "only quantization='int8' has")
+    indices = attributes.array(codes_name, np.uint8, (n_words, -1))
     n_subvectors = indices.shape[1]
     codebooks = attributes.floats(
-        "codebooks_",
+        codebooks_name,
         np.float16,
         (n_subvectors, -1, -1),
         bound=float(np.finfo(np.float16).max),
@@ -205,23 +210,41 @@ def _check_codes(attributes: _Attributes, params: dict, n_words, rank, dtype):
     n_centroids, width = codebooks.shape[1:]
     if n_subvectors * width != rank or n_subvectors == 0:
         raise ValueError(
-            f"codebooks_ of shape {codebooks.shape} do not split rank_={rank} "
+            f"{codebooks_name} of shape {codebooks.shape} do not split rank_={rank} "
             f"into {n_subvectors} groups"
         )
     if params["pq_subvectors"] not in (None, n_subvectors):
         raise ValueError(
-            f"its pq_subvectors={params['pq_subvectors']} but quantized_codes_ "
+            f"its pq_subvectors={params['pq_subvectors']} but {codes_name} "
             f"has {n_subvectors} groups"
         )
     if not 1 <= n_centroids <= _MAX_CENTROIDS:
         raise ValueError(
-            f"codebooks_ hold {n_centroids} centroids per group, not 1 to "
+            f"{codebooks_name} hold {n_centroids} centroids per group, not 1 to "
             f"{_MAX_CENTROIDS}"
         )
     if indices.size and int(indices.max()) >= n_centroids:
         raise ValueError(
-            f"quantized_codes_ index centroid {int(indices.max())} but the "
-            f"codebooks_ hold {n_centroids} per group"
+            f"{codes_name} index centroid {int(indices.max())} but the "
+            f"{codebooks_name} hold {n_centroids} per group"
+        )
+    return len(indices)
+
+
+def _check_subword_codes(attributes: _Attributes, params: dict, rank, dtype) -> None:
+    """The codes of a fastText model's n-gram buckets and their n-gram
+    lengths: all of them, or none."""
+    names = ("ngram_embedding_", "min_n_", "max_n_") + tuple(
+        "ngram_" + name for name in STORED_ATTRIBUTES
+    )
+    if all(attributes.get(name) is None for name in names):
+        return
+    min_n = attributes.number("min_n_", Integral, 1, MAX_NGRAM_LENGTH)
+    attributes.number("max_n_", Integral, min_n, MAX_NGRAM_LENGTH)
+    n_buckets = _check_codes(attributes, params, -1, rank, dtype, prefix="ngram_")
+    if not 1 <= n_buckets <= MAX_BUCKETS:
+        raise ValueError(
+            f"ngram_embedding_ holds {n_buckets} buckets, not 1 to {MAX_BUCKETS}"
         )
 
 
@@ -329,5 +352,6 @@ def check_fitted_state(embedding, attributes: dict) -> None:
             "unit direction"
         )
     _check_extra_words(attributes, rank)
+    _check_subword_codes(attributes, params, rank, dtype)
     _check_descriptions(attributes, rank, n_dims, dtype)
     _check_table(params["vectors"], n_dims)

@@ -26,6 +26,7 @@ import tempfile
 import warnings
 import zlib
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,8 @@ import numpy as np
 
 from ._cache import cached, fingerprint
 from ._files import special_file_kind
+from ._model2vec import TABLE_FILES, read_model2vec
+from ._subwords import Subwords, check_finite, check_subwords
 
 # gensim, about half a second to import, is imported where a table is read.
 if TYPE_CHECKING:
@@ -759,6 +762,8 @@ def _load(source: str | os.PathLike) -> KeyedVectors:
     if isinstance(source, str) and source in GENSIM_DATA_MODELS:
         return _check_table(_load_gensim_data(source), source)
     path = Path(source).expanduser()
+    if path.is_dir():
+        return _check_table(_keyed_vectors(*read_model2vec(path)), path)
     if path.exists():
         return _check_table(_load_path(path), path)
     if _looks_like_a_path(source):
@@ -785,9 +790,10 @@ def source_key(source: str | os.PathLike | KeyedVectors) -> tuple | None:
     ):
         return ("name", source)
     path = Path(source).expanduser().resolve()
-    stat = path.stat() if path.is_file() else None
+    files = [path / name for name in TABLE_FILES] if path.is_dir() else [path]
+    stats = [file.stat() for file in files if file.is_file()]
     # A file rewritten in place must not be served from the cache.
-    return ("path", str(path), stat and (stat.st_size, stat.st_mtime_ns))
+    return ("path", str(path), *((stat.st_size, stat.st_mtime_ns) for stat in stats))
 
 
 def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
@@ -811,6 +817,11 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
           file (in ``tempfile.gettempdir()``), which takes its decompressed size
           on disk while it loads. A UTF-8 byte order mark starting a text file
           is ignored.
+        - A folder: a model2vec model (``model.safetensors`` and
+          ``tokenizer.json``, as ``export(format="model2vec")`` writes) whose
+          tokenizer is word-level: the tokens in id order, less the unknown
+          token, and the rows of the matrix. Subword tokenizers (WordPiece,
+          Unigram, BPE), whose tokens are no words, are refused.
         - A ``KeyedVectors``: returned as is.
 
     Returns
@@ -826,14 +837,16 @@ def load_vectors(source: str | os.PathLike | KeyedVectors) -> KeyedVectors:
         truncated, rows of different lengths, NaN or infinite values, duplicate
         words, a header promising more rows than there are, words that are not
         UTF-8, a word containing "\\x00" (which separates documents when
-        tokenizing), a ``.kv`` file whose words, rows and vectors disagree.
+        tokenizing), a ``.kv`` file whose words, rows and vectors disagree, a
+        model2vec folder whose tokenizer is not word-level or whose token ids
+        and matrix rows disagree.
         The message names the file and the problem. Files are checked once, when
         first loaded, against their size before anything the size of what their
         header promises is allocated.
     FileNotFoundError
         If ``source`` is a path to nothing.
     IsADirectoryError
-        If ``source`` is a folder.
+        If ``source`` is a folder without the files of a model2vec model.
     OSError
         If ``source`` is a FIFO, a device or a socket: it is refused without
         being opened, which could block or never end.
@@ -895,6 +908,13 @@ class Table:
         """
         return _whole_vocabulary(self)
 
+    @property
+    def subwords(self) -> Subwords | None:
+        """The character n-gram buckets of a fastText source (its
+        ``vectors_ngrams``, ``min_n`` and ``max_n``), checked once per table;
+        None for any other source, or a fastText model without n-grams."""
+        return _table_subwords(self)
+
 
 class TableLookup:
     """A table's word -> row dict, read through, with a fingerprint.
@@ -929,6 +949,31 @@ def _whole_vocabulary(table: Table) -> Vocabulary:
     return vocabulary
 
 
+@cached("table-subwords", maxsize=4, key=lambda table: (table,))
+def _table_subwords(table: Table) -> Subwords | None:
+    keyed_vectors = table.keyed_vectors
+    n_buckets = getattr(keyed_vectors, "bucket", 0)
+    if not hasattr(keyed_vectors, "vectors_ngrams") or n_buckets == 0:
+        return None
+    if getattr(keyed_vectors, "max_n", None) == 0:  # fastText's -maxn 0
+        return None
+    if isinstance(n_buckets, bool) or not isinstance(n_buckets, Integral):
+        raise ValueError(
+            f"the n-gram buckets of {table.name!r} are malformed: its bucket "
+            f"count {n_buckets!r} is not an int"
+        )
+    rows = keyed_vectors.vectors_ngrams
+    min_n, max_n = keyed_vectors.min_n, keyed_vectors.max_n
+    check_subwords(rows, min_n, max_n, table.vectors.shape[1], table.name)
+    if n_buckets != len(rows):
+        raise ValueError(
+            f"the n-gram buckets of {table.name!r} are malformed: {len(rows)} "
+            f"rows for its {n_buckets!r} buckets"
+        )
+    check_finite(rows, table.name)
+    return Subwords(rows, int(min_n), int(max_n))
+
+
 def load_table(source: str | os.PathLike | KeyedVectors) -> Table:
     """The :class:`Table` of ``source`` (see :func:`load_vectors`).
 
@@ -958,7 +1003,8 @@ def load_table_if_available(source: str | os.PathLike | KeyedVectors) -> Table |
     elif isinstance(source, (str, os.PathLike)) and not (
         isinstance(source, str) and source == DEFAULT_VECTORS
     ):
-        if not Path(source).expanduser().is_file():
+        path = Path(source).expanduser()
+        if not (path.is_file() or path.is_dir()):
             return None
     try:
         return load_table(source)

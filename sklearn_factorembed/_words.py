@@ -5,7 +5,9 @@ other word of its table gets the same projection, ``(row - mean) @
 components.T``, and the same quantization, computed from the (memory-mapped)
 table the first time a batch of documents uses it and remembered by the model.
 Without the table (a model loaded elsewhere), the words are those of the fit
-vocabulary and the extra words saved with the model.
+vocabulary and the extra words saved with the model. A model of a fastText
+table also encodes any other word from the codes of its character n-grams
+(see :mod:`._subwords`), with or without the table.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import scipy.sparse as sp
 
 from ._cache import cached
 from ._quantize import Int8Codes, ProductCodes, dequantize_int8, quantize_int8
-from ._text import ChainedVocabulary, pool, used_columns
+from ._subwords import Subwords, ngram_hashes, pooling_matrix
+from ._text import _SEPARATOR, ChainedVocabulary, pool, used_columns
 from ._vectors import Table, Vocabulary, load_table_if_available
 
 # The fitted attributes of the extra words a saved model holds, in the order of
@@ -58,7 +61,9 @@ class WordCodes:
     ``mean`` and ``components``, then ``quantized``'s rounding), computed for
     a batch's new words in one product and remembered. Without a table, the
     columns are the fit words, then the ``extra`` words (a vocabulary and its
-    codes).
+    codes). With ``subwords`` (the codes of a fastText model's n-gram
+    buckets), any other word with n-grams gets a column after all those,
+    when first looked up, and the mean of its n-grams' codes.
 
     Parameters
     ----------
@@ -76,6 +81,8 @@ class WordCodes:
     table : Table, default=None
     extra : tuple of (Vocabulary, ndarray), default=None
         Words beyond the fit vocabulary and their codes, used without a table.
+    subwords : Subwords, default=None
+        The codes of n-gram buckets, which encode the words of neither.
     """
 
     def __init__(
@@ -90,12 +97,14 @@ class WordCodes:
         *,
         table: Table | None = None,
         extra: tuple[Vocabulary, np.ndarray] | None = None,
+        subwords: Subwords | None = None,
     ):
         self._mean, self._components, self._quantized = mean, components, quantized
-        self._table = table
+        self._table, self._subwords = table, subwords
         self._lock = threading.Lock()
         self._unseen_weight = unseen_weight
-        self._n_fitted = len(vocabulary)
+        self._vocabulary = vocabulary
+        self._n_table = 0 if table is None else len(table)
         if table is not None:
             self.lookup = ChainedVocabulary(vocabulary, table.lookup)
         elif extra is not None and len(extra[0]):
@@ -108,14 +117,29 @@ class WordCodes:
             codes = np.concatenate([codes, extra_codes[rows].astype(codes.dtype)])
         else:
             self.lookup = vocabulary
+        # Columns past these hold the words encoded when first met: the
+        # table's other words (at their row), then those of n-grams only.
+        self._n_fitted = len(codes)
+        if subwords is not None:
+            self._subword_vocabulary = SubwordVocabulary(
+                subwords.min_n, subwords.max_n, n_buckets=subwords.n_buckets
+            )
+            if table is None:
+                self.lookup = ChainedVocabulary(self.lookup, self._subword_vocabulary)
+            else:
+                self.lookup = ChainedVocabulary(
+                    vocabulary,
+                    ChainedVocabulary(table.lookup, self._subword_vocabulary),
+                )
         self._codes = codes
         self._weights = word_weights
         if word_weights is not None and len(word_weights) < len(codes):
             self._weights = np.concatenate(
                 [word_weights, self._unseen_weights(len(codes) - len(word_weights))]
             )
-        # The code row of each table row, once needed (-1: not encoded yet).
-        self._code_of_table_row = None
+        # The code row of each column past the stored codes, once needed (-1:
+        # not encoded yet).
+        self._code_of_row = None
 
     @classmethod
     def of_model(cls, model, quantized: Int8Codes | ProductCodes | None) -> WordCodes:
@@ -132,6 +156,9 @@ class WordCodes:
                     model.extra_code_offsets_,
                 ),
             )
+        subwords = None
+        if getattr(model, "ngram_embedding_", None) is not None:
+            subwords = Subwords(model.ngram_embedding_, model.min_n_, model.max_n_)
         unseen_weight = getattr(model, "unseen_weight_", None)
         if unseen_weight is None and model.pooling_weights_ is not None:
             # A model saved before unseen_weight_ existed: the nearest stand-in.
@@ -146,6 +173,7 @@ class WordCodes:
             quantized,
             table=load_table_if_available(model.vectors),
             extra=extra,
+            subwords=subwords,
         )
 
     def codes_of(self, words: list[str]) -> np.ndarray:
@@ -165,7 +193,7 @@ class WordCodes:
         file; none without the table (what a loaded model holds is kept)."""
         if self._table is None:
             return {}
-        words = frequent_words_beyond(self.lookup.first, self._table, n_words)
+        words = frequent_words_beyond(self._vocabulary, self._table, n_words)
         if not words:
             return dict.fromkeys(EXTRA_ATTRIBUTES)
         levels, scales, offsets = quantize_int8(self.codes_of(words))
@@ -187,48 +215,44 @@ class WordCodes:
 
     def gather(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """The codes and pooling weights of the distinct ``columns`` of
-        ``lookup`` (encoding, once, the table words that have none yet)."""
+        ``lookup`` (encoding, once, the words that have none yet)."""
         code_rows = columns
-        if self._table is not None:
+        if self._table is not None or self._subwords is not None:
             code_rows = columns.copy()
-            in_table = columns >= self._n_fitted
-            if in_table.any():
-                code_rows[in_table] = self._code_rows_of(
-                    columns[in_table] - self._n_fitted
-                )
+            new = columns >= self._n_fitted
+            if new.any():
+                code_rows[new] = self._code_rows_of(columns[new] - self._n_fitted)
         weights = None if self._weights is None else self._weights[code_rows]
         return self._codes[code_rows], weights
 
-    def _code_rows_of(self, table_rows: np.ndarray) -> np.ndarray:
-        code_of_row = self._code_of_table_row
-        if code_of_row is not None:
-            code_rows = code_of_row[table_rows]
+    def _code_rows_of(self, rows: np.ndarray) -> np.ndarray:
+        """The code rows of the distinct ``rows`` past the stored codes: table
+        rows, then the n-gram words' columns."""
+        code_of_row = self._code_of_row
+        if code_of_row is not None and rows.max() < len(code_of_row):
+            code_rows = code_of_row[rows]
             if np.all(code_rows >= 0):
                 return code_rows
         with self._lock:
-            if self._code_of_table_row is None:
+            if self._code_of_row is None:
                 # Shared and read-only until a new word is met: the fit
                 # documents of fit_transform hold none, and copy nothing.
-                self._code_of_table_row = _code_of_table_row(
-                    self.lookup.first, self._table
+                self._code_of_row = (
+                    np.empty(0, dtype=np.int64)
+                    if self._table is None
+                    else _code_of_table_row(self._vocabulary, self._table)
                 )
-            code_of_row = self._code_of_table_row
-            new = table_rows[code_of_row[table_rows] < 0]
+            code_of_row = self._code_of_row
+            if rows.max() >= len(code_of_row):
+                missing = np.full(rows.max() + 1 - len(code_of_row), -1)
+                code_of_row = np.concatenate([code_of_row, missing])
+            new = rows[code_of_row[rows] < 0]
             if len(new):
-                # In float64 with einsum's plain loops rather than BLAS, whose
-                # blocking depends on the number of rows: a word's code does
-                # not depend on the batch it was first met in.
-                vectors = np.asarray(self._table.vectors[new], dtype=np.float64)
-                codes = np.einsum(
-                    "wd,rd->wr", vectors - self._mean, self._components.astype(float)
-                )
-                if self._quantized is not None:
-                    codes = self._quantized.round(codes)
                 # Codes and weights grow before the rows point at them, so that
                 # a reader without the lock never sees a row past their end.
                 n_codes = len(self._codes)
                 self._codes = np.concatenate(
-                    [self._codes, codes.astype(self._codes.dtype)]
+                    [self._codes, self._new_codes(new).astype(self._codes.dtype)]
                 )
                 if self._weights is not None:
                     self._weights = np.concatenate(
@@ -237,8 +261,31 @@ class WordCodes:
                 if not code_of_row.flags.writeable:
                     code_of_row = code_of_row.copy()
                 code_of_row[new] = np.arange(n_codes, n_codes + len(new))
-                self._code_of_table_row = code_of_row
-            return code_of_row[table_rows]
+            self._code_of_row = code_of_row
+            return code_of_row[rows]
+
+    def _new_codes(self, rows: np.ndarray) -> np.ndarray:
+        """The codes of the table's ``rows``, and of the n-gram words at the
+        rows past the table's, float64."""
+        codes = np.empty((len(rows), self._codes.shape[1]))
+        in_table = rows < self._n_table
+        if in_table.any():
+            # In float64 with einsum's plain loops rather than BLAS, whose
+            # blocking depends on the number of rows: a word's code does
+            # not depend on the batch it was first met in.
+            vectors = np.asarray(self._table.vectors[rows[in_table]], np.float64)
+            codes[in_table] = np.einsum(
+                "wd,rd->wr", vectors - self._mean, self._components.astype(float)
+            )
+            if self._quantized is not None:
+                codes[in_table] = self._quantized.round(codes[in_table])
+        if not in_table.all():
+            # The mean of their n-grams' (stored, quantized) codes, as gensim
+            # averages the n-grams' vectors.
+            pooling = self._subword_vocabulary.pooling(rows[~in_table] - self._n_table)
+            buckets, pooling = used_columns(pooling)
+            codes[~in_table] = pooling @ self._subwords.rows[buckets].astype(float)
+        return codes
 
     def over_lookup(self, table_counts: sp.csr_matrix) -> sp.csr_matrix:
         """Counts over the table's rows (a fit corpus's) as counts over
@@ -269,6 +316,67 @@ class WordCodes:
             pooling=pooling,
             word_weights=weights,
             common_component=common_component,
+        )
+
+
+class SubwordVocabulary:
+    """Columns for words outside a model's vocabulary and table, met while
+    counting tokens: a word gets the next column the first time it is looked
+    up, unless it has no n-gram of ``min_n`` to ``max_n`` characters (or
+    holds the documents' separator). Columns never change, so counts taken
+    earlier stay valid; it has no fingerprint, so counts over it are not
+    remembered across models.
+
+    Examples
+    --------
+    >>> vocabulary = SubwordVocabulary(3, 6, n_buckets=100)
+    >>> vocabulary.get("unseen"), vocabulary.get("other"), vocabulary.get("unseen")
+    (0, 1, 0)
+    >>> SubwordVocabulary(5, 6, n_buckets=100).get("ab", -1)  # "<ab>": too short
+    -1
+    """
+
+    fingerprint = None
+
+    def __init__(self, min_n: int, max_n: int, *, n_buckets: int):
+        self.min_n, self.max_n, self.n_buckets = min_n, max_n, n_buckets
+        self._columns: dict[str, int] = {}
+        self._hashes: list[list[int]] = []
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def __contains__(self, word) -> bool:
+        return word in self._columns or self._hashes_of(word) is not None
+
+    def _hashes_of(self, word) -> list[int] | None:
+        # The separator of a batch's documents is never a word.
+        if not isinstance(word, str) or _SEPARATOR in word:
+            return None
+        return ngram_hashes([word], self.min_n, self.max_n)[0] or None
+
+    def get(self, word, default=None):
+        column = self._columns.get(word)
+        if column is not None:
+            return column
+        hashes = self._hashes_of(word)
+        if hashes is None:
+            return default
+        with self._lock:
+            column = self._columns.get(word)
+            if column is None:
+                # The hashes first: a column is only handed out once the
+                # pooling matrix can cover it.
+                self._hashes.append(hashes)
+                column = self._columns[word] = len(self._hashes) - 1
+            return column
+
+    def pooling(self, columns: np.ndarray) -> sp.csr_matrix:
+        """The mean over the n-grams of the words of ``columns`` (see
+        :func:`pooling_matrix`)."""
+        return pooling_matrix(
+            list(map(self._hashes.__getitem__, columns.tolist())), self.n_buckets
         )
 
 

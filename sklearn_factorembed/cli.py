@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
-from ._files import special_file_kind
+from ._files import check_folder_target, special_file_kind
 from ._options import (
     DEFAULT_POSTPROCESS,
     EXPORT_FORMATS,
@@ -149,14 +149,27 @@ class _Parser(argparse.ArgumentParser):
 # -- output files ---------------------------------------------------------------
 
 
-def _check_out(out: Path) -> None:
-    """Refuse an --out that cannot become a regular file, before any work.
+def _check_out(out: Path, output_format: str) -> None:
+    """Refuse an --out that cannot become a regular file (with model2vec, a
+    folder), before any work.
 
     The writers replace the target by renaming a temporary file over it: over a
     FIFO or a device that would silently replace the special file (/dev/null,
-    as root), over a folder it fails only after the work is done.
+    as root), over a folder it fails only after the work is done. A model2vec
+    folder replaces only a folder holding an earlier one.
     """
-    if out.exists():  # follows a symbolic link: one to /dev/null is refused too
+    if not out.parent.is_dir():
+        raise ValueError(
+            f"--out {str(out)!r}: the folder {str(out.parent)!r} does not exist"
+        )
+    if output_format == "model2vec":
+        from ._model2vec import FOLDER_FILES
+
+        try:
+            check_folder_target(out, FOLDER_FILES)
+        except OSError as error:
+            raise ValueError(f"--out: {error}") from None
+    elif out.exists():  # follows a symbolic link: one to /dev/null is refused too
         mode = out.stat().st_mode
         kind = special_file_kind(mode)
         if kind is not None:
@@ -164,10 +177,13 @@ def _check_out(out: Path) -> None:
                 f"--out {str(out)!r} is {kind}; name a "
                 "regular file, new or to be replaced"
             )
-    if not out.parent.is_dir():
-        raise ValueError(
-            f"--out {str(out)!r}: the folder {str(out.parent)!r} does not exist"
-        )
+
+
+def _written(out: Path, output_format: str, space: str | None) -> str:
+    """What was written to ``out``: its name, format, space and size."""
+    files = list(out.iterdir()) if out.is_dir() else [out]
+    size = _size(sum(file.stat().st_size for file in files))
+    return f"{out} ({', '.join(filter(None, [output_format, space, size]))})"
 
 
 def _output_format(out: Path, format: str | None, suffixes: dict[str, str]) -> str:
@@ -256,8 +272,8 @@ def _compress(args: argparse.Namespace) -> int:
     from ._vectors import load_vectors
 
     out = Path(args.out)
-    _check_out(out)
     output_format = _output_format(out, args.format, _MODEL_SUFFIXES)
+    _check_out(out, output_format)
     if output_format == "npz" and args.space is not None:
         raise ValueError(
             "--space applies to the word-vector formats "
@@ -294,9 +310,7 @@ def _compress(args: argparse.Namespace) -> int:
         steps.update()
 
     n_words, n_dims = len(embedding.vocabulary_), embedding.components_.shape[1]
-    written = f"{out} ({output_format}"
-    if output_format != "npz":
-        written += f", {args.space or 'codes'}"
+    space = None if output_format == "npz" else args.space or "codes"
     _print_rows(
         [
             ("source", str(args.source)),
@@ -312,7 +326,7 @@ def _compress(args: argparse.Namespace) -> int:
                 "reconstruction error",
                 f"{embedding.reconstruction_error_:.4f} (relative Frobenius)",
             ),
-            ("written", f"{written}, {_size(out.stat().st_size)})"),
+            ("written", _written(out, output_format, space)),
         ]
     )
     return 0
@@ -323,8 +337,8 @@ def _compress(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    _check_out(out)
     output_format = _output_format(out, args.format, _VECTOR_SUFFIXES)
+    _check_out(out, output_format)
     with _steps(2, args.quiet) as steps:
         steps.set_description(f"loading {args.model}")
         embedding = _load_model(args.model)
@@ -341,10 +355,7 @@ def _export(args: argparse.Namespace) -> int:
         [
             ("model", args.model),
             ("words x dims", f"{len(embedding.vocabulary_):,} x {n_dims}"),
-            (
-                "written",
-                f"{out} ({output_format}, {args.space}, {_size(out.stat().st_size)})",
-            ),
+            ("written", _written(out, output_format, args.space)),
         ]
     )
     return 0
@@ -442,13 +453,16 @@ def _add_output_arguments(command: argparse.ArgumentParser, formats) -> None:
         "--out",
         required=True,
         metavar="PATH",
-        help="the file to write, replaced if it exists; not a folder, FIFO or device",
+        help="the file to write, replaced if it exists; not a folder, FIFO or "
+        "device (with --format model2vec, the folder to write: new, or one "
+        "holding an earlier export, which it replaces)",
     )
     command.add_argument(
         "--format",
         choices=formats,
         help=("npz: a model file; " if model else "")
-        + "word2vec, word2vec-bin, kv: word vectors for gensim and other tools "
+        + "word2vec, word2vec-bin, kv: word vectors for gensim and other tools; "
+        "model2vec: a folder for model2vec.StaticModel.from_pretrained "
         "(default: from the name of --out: "
         + (".npz npz, " if model else "")
         + ".txt and .vec word2vec, .bin word2vec-bin, each also with .gz or .bz2 "
@@ -550,7 +564,8 @@ def _build_parser() -> argparse.ArgumentParser:
         help="write the word vectors of a saved model for other tools",
         description="Write the words of a model file (written by compress or "
         "FactorizedEmbedding.save) and their codes or reconstructed vectors as "
-        "word2vec text, word2vec binary or a gensim .kv file.",
+        "word2vec text, word2vec binary, a gensim .kv file or a model2vec "
+        "folder.",
     )
     export.add_argument("model", metavar="MODEL", help="a model file")
     _add_output_arguments(export, EXPORT_FORMATS)

@@ -90,3 +90,42 @@ def movie_reviews():
     from sklearn_factorembed.datasets import fetch_movie_reviews
 
     return fetch_movie_reviews(return_X_y=True, download_if_missing=False)
+
+
+def _train_fasttext(tmp_path_factory, name: str, **params) -> str:
+    from gensim.models import FastText
+    from gensim.models.fasttext import save_facebook_model
+
+    rng = np.random.default_rng(2)
+    syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "de", "po"]
+    words = [
+        "".join(rng.choice(syllables, size=rng.integers(2, 5))) for _ in range(300)
+    ]
+    sentences = [list(rng.choice(words, size=10)) for _ in range(400)]
+    model = FastText(
+        sentences,
+        vector_size=16,
+        min_count=1,
+        bucket=2000,
+        epochs=3,
+        seed=0,
+        workers=1,
+        **params,
+    )
+    path = tmp_path_factory.mktemp("fasttext") / f"{name}.bin"
+    save_facebook_model(model, str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def fasttext_path(tmp_path_factory) -> str:
+    """A small fastText model trained here with gensim (words of 2 to 4 made-up
+    syllables, 16 dims, n-grams of 3 to 6 characters in 2,000 buckets), saved
+    as a Facebook .bin file."""
+    return _train_fasttext(tmp_path_factory, "small")
+
+
+@pytest.fixture(scope="session")
+def long_ngrams_fasttext_path(tmp_path_factory) -> str:
+    """The same with n-grams of 5 and 6 characters only: "ab" ("<ab>") has none."""
+    return _train_fasttext(tmp_path_factory, "long-ngrams", min_n=5, max_n=6)

@@ -20,7 +20,13 @@ from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
 
 import sklearn_factorembed
-from sklearn_factorembed import FactorizedEmbedding, _persistence, _vectors, cli
+from sklearn_factorembed import (
+    FactorizedEmbedding,
+    _persistence,
+    _vectors,
+    cli,
+    load_vectors,
+)
 from sklearn_factorembed.cli import main
 from sklearn_factorembed.datasets import evaluate_word_similarity
 
@@ -604,6 +610,54 @@ def test_export_format_flag_and_refusal_of_a_model_suffix(
     assert ".txt, .vec, .bin, .kv" in error
     assert main(["export", str(saved_model), "--out", str(out), "--format", "kv"]) == 0
     assert KeyedVectors.load(str(out)).vector_size == 3
+
+
+def test_export_model2vec_writes_a_folder_model2vec_loads(
+    saved_model, tmp_path, capsys
+):
+    model2vec = pytest.importorskip("model2vec")
+    capsys.readouterr()
+    out = tmp_path / "model2vec"
+    argv = ["export", str(saved_model), "--format", "model2vec", "--out", str(out)]
+    assert main([*argv, "-q"]) == 0
+    assert f"{out} (model2vec, codes, " in capsys.readouterr().out
+    assert model2vec.StaticModel.from_pretrained(out).dim == 3
+    codes = FactorizedEmbedding.load(saved_model).to_keyedvectors()
+    exported = load_vectors(out)
+    assert exported.index_to_key == codes.index_to_key
+    np.testing.assert_array_equal(exported.vectors, codes.vectors)
+
+
+def test_compress_to_model2vec_writes_the_reconstructed_table(tmp_path, capsys):
+    out = tmp_path / "model2vec"
+    argv = ["compress", LEE, "--rank", "3", "--format", "model2vec", "--out"]
+    assert main([*argv, str(out), "--space", "reconstructed", "-q"]) == 0
+    assert f"{out} (model2vec, reconstructed, " in capsys.readouterr().out
+    assert load_vectors(out).vector_size == load_vectors(LEE).vector_size
+
+
+@pytest.mark.parametrize(
+    "existing, message",
+    [("file", "it is a regular file, not a folder"), ("folder", "holds 'notes.txt'")],
+)
+def test_export_model2vec_refuses_what_it_would_destroy(
+    existing, message, saved_model, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    if existing == "file":
+        out.write_text("mine")
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    argv = ["export", str(saved_model), "--format", "model2vec", "--out", str(out)]
+    assert main([*argv, "-q"]) == 1
+    error = _one_line(capsys.readouterr().err)
+    assert error.startswith("factorembed export: error: --out: cannot write the folder")
+    assert message in error
+    assert "mine" in {
+        path.read_text() for path in [out, out / "notes.txt"] if path.is_file()
+    }
 
 
 def test_export_of_a_file_that_is_not_a_model_is_one_line(tmp_path, capsys):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sklearn_factorembed import _files
-from sklearn_factorembed._files import replace_atomically
+from sklearn_factorembed._files import replace_atomically, replace_folder_atomically
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX processes")
 
@@ -189,3 +189,94 @@ def test_symbolic_link_to_a_regular_file_is_replaced_by_the_file(tmp_path):
     replace_atomically(link, lambda name: Path(name).write_text("new"))
     assert link.read_text() == "new" and not link.is_symlink()
     assert (tmp_path / "real.txt").read_text() == "old"
+
+
+# -- folders ---------------------------------------------------------------------------
+
+NAMES = frozenset({"a.txt", "b.txt"})
+
+
+def _write_both(text: str):
+    def write(folder: Path) -> None:
+        for name in NAMES:
+            (folder / name).write_text(text)
+
+    return write
+
+
+def test_folder_is_written_then_replaced_leaving_nothing_beside(tmp_path):
+    target = tmp_path / "vectors"
+    replace_folder_atomically(target, _write_both("old"), NAMES)
+    replace_folder_atomically(target, _write_both("new"), NAMES)
+    assert sorted(tmp_path.iterdir()) == [target]
+    assert {path.name: path.read_text() for path in target.iterdir()} == {
+        "a.txt": "new",
+        "b.txt": "new",
+    }
+
+
+def test_failed_folder_write_leaves_the_earlier_folder(tmp_path):
+    target = tmp_path / "vectors"
+    replace_folder_atomically(target, _write_both("old"), NAMES)
+
+    def write(folder: Path) -> None:
+        (folder / "a.txt").write_text("half")
+        raise RuntimeError("killed halfway")
+
+    with pytest.raises(RuntimeError, match="halfway"):
+        replace_folder_atomically(target, write, NAMES)
+    assert sorted(tmp_path.iterdir()) == [target]
+    assert (target / "a.txt").read_text() == "old"
+
+
+def test_folder_holding_other_files_is_refused_before_writing(tmp_path):
+    (tmp_path / "a.txt").write_text("mine")
+    (tmp_path / "notes.txt").write_text("mine")
+
+    def write(folder):
+        raise AssertionError("the writer ran")
+
+    with pytest.raises(OSError, match="it holds 'notes.txt'; only a folder"):
+        replace_folder_atomically(tmp_path, write, NAMES)
+    assert (tmp_path / "a.txt").read_text() == "mine"
+
+
+def test_folder_target_that_is_a_file_or_special_is_refused(special_target):
+    path, kind = special_target
+    if kind == "a folder":  # empty: it holds nothing but the names, vacuously
+        replace_folder_atomically(path, _write_both("x"), NAMES)
+        assert {child.name for child in path.iterdir()} == NAMES
+        return
+    mode = path.stat().st_mode
+    with pytest.raises(NotADirectoryError, match=f"it is {kind}"):
+        replace_folder_atomically(path, _write_both("x"), NAMES)
+    assert path.stat().st_mode == mode
+
+
+def test_folder_target_that_is_a_regular_file_is_refused(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="it is a regular file, not a"):
+        replace_folder_atomically(tmp_path / "file", _write_both("y"), NAMES)
+    assert (tmp_path / "file").read_text() == "x"
+
+
+def test_symbolic_link_to_a_folder_is_replaced_by_the_folder(tmp_path):
+    real = tmp_path / "real"
+    replace_folder_atomically(real, _write_both("old"), NAMES)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    replace_folder_atomically(link, _write_both("new"), NAMES)
+    assert not link.is_symlink() and (link / "a.txt").read_text() == "new"
+    assert (real / "a.txt").read_text() == "old"
+
+
+@posix_only
+def test_temporary_folder_of_a_dead_writer_is_removed_by_the_next_write(tmp_path):
+    host = _files._host()
+    dead = tmp_path / f".{host}-{_dead_pid()}-{'e' * 12}.tmpdir.vectors"
+    alive = tmp_path / f".{host}-{os.getpid()}-{'f' * 12}.tmpdir.vectors"
+    for folder in (dead, alive):
+        folder.mkdir()
+        (folder / "a.txt").write_text("partial")
+    replace_folder_atomically(tmp_path / "vectors", _write_both("x"), NAMES)
+    assert sorted(tmp_path.iterdir()) == [alive, tmp_path / "vectors"]

@@ -315,6 +315,88 @@ def test_extra_words_are_all_four_attributes_or_none(model_files, tmp_path):
     assert_refused(path, "it holds extra_vocabulary_ but not extra_code_offsets_")
 
 
+@pytest.fixture(scope="module")
+def fasttext_files(fasttext_path, tmp_path_factory) -> dict[str, tuple]:
+    """Models of the small fastText model, with n-gram codes, saved."""
+    folder = tmp_path_factory.mktemp("fasttext-models")
+    files = {}
+    for quantization in (None, "int8", "pq"):
+        embedding = FactorizedEmbedding(
+            fasttext_path, rank=4, vocabulary=100, quantization=quantization
+        ).fit()
+        embedding.save(folder / f"{quantization}.npz", extra_words=0)
+        files[quantization] = read_model_file(folder / f"{quantization}.npz")
+    return files
+
+
+def test_unchanged_fasttext_files_load(fasttext_files, tmp_path):
+    for quantization in fasttext_files:
+        loaded = FactorizedEmbedding.load(
+            crafted(fasttext_files, tmp_path, quantization)
+        )
+        assert loaded.transform_words(["kalomiqq"]).any()
+
+
+@pytest.mark.parametrize(
+    "min_n, max_n, message",
+    [
+        (7, 6, "max_n_=6 is not an int in [7, 64]"),
+        (-1, 6, "min_n_=-1 is not an int in [1, 64]"),
+        (3, 1000, "max_n_=1000 is not an int in [3, 64]"),
+        (3, None, "max_n_=None is not an int"),
+        (3.0, 6, "min_n_=3.0 is not an int"),
+    ],
+)
+def test_ngram_lengths_must_be_those_of_a_fasttext_model(
+    fasttext_files, tmp_path, min_n, max_n, message
+):
+    def edit(metadata, arrays):
+        set_value(metadata, arrays, "min_n_", min_n)
+        set_value(metadata, arrays, "max_n_", max_n)
+
+    assert_refused(crafted(fasttext_files, tmp_path, None, edit), message)
+
+
+def test_ngram_lengths_without_ngram_codes_are_refused(fasttext_files, tmp_path):
+    def edit(metadata, arrays):
+        set_value(metadata, arrays, "ngram_embedding_", None)
+
+    path = crafted(fasttext_files, tmp_path, None, edit)
+    assert_refused(path, "ngram_embedding_ is None, not an array")
+
+
+@pytest.mark.parametrize(
+    "codes, message",
+    [
+        (np.zeros((10, 3), np.float32), "ngram_embedding_ has shape (10, 3)"),
+        (np.zeros((0, 4), np.float32), "holds 0 buckets, not 1 to"),
+        (np.full((10, 4), np.nan, np.float32), "ngram_embedding_ holds NaN"),
+        (np.zeros((10, 4), np.float64), "ngram_embedding_ has dtype <f8"),
+    ],
+)
+def test_ngram_codes_must_be_finite_rows_of_rank_(
+    fasttext_files, tmp_path, codes, message
+):
+    def edit(metadata, arrays):
+        set_array(metadata, arrays, "ngram_embedding_", codes)
+
+    assert_refused(crafted(fasttext_files, tmp_path, None, edit), message)
+
+
+def test_quantized_ngram_codes_are_checked_as_word_codes_are(fasttext_files, tmp_path):
+    def past_the_codebooks(metadata, arrays):
+        codebooks = arrays["ngram_codebooks_"][:, :2]
+        set_array(metadata, arrays, "ngram_codebooks_", codebooks)
+
+    def float_codes_too(metadata, arrays):
+        set_array(metadata, arrays, "ngram_embedding_", np.zeros((10, 4), np.float32))
+
+    path = crafted(fasttext_files, tmp_path, "pq", past_the_codebooks)
+    assert_refused(path, "but the ngram_codebooks_ hold 2 per group")
+    path = crafted(fasttext_files, tmp_path, "int8", float_codes_too)
+    assert_refused(path, "it holds ngram_embedding_, which a quantized model rebuilds")
+
+
 @pytest.mark.parametrize(
     "dtype, message",
     [("float16", "dtype parameter dtype('float16')"), ("int8", "dtype('int8')")],
