@@ -171,6 +171,7 @@ LOW_RESOURCE_SETTINGS = [
     ("default", {}, (10, 25, 50)),
     ("vocabulary='all'", {"vocabulary": "all"}, (10, 25, 50)),
     ("pooling='mean'", {"pooling": "mean"}, (10, 25, 50)),
+    ("supervised='tune'", {"supervised": "tune"}, (10, 25, 50)),
 ]
 
 

@@ -51,6 +51,43 @@ def test_gradient_matches_finite_differences(n_classes):
     np.testing.assert_allclose(gradient, numeric, rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_tuning_reaches_the_minimum_over_all_offsets(n_classes):
+    # tune_codes searches offsets of the form Z @ W.T only; the minimum over
+    # every offset matrix D, found here directly, must be the same.
+    from scipy.optimize import minimize
+    from scipy.special import log_softmax
+
+    problem = _problem(n_classes, alpha=0.05)
+    pooling, codes = problem.pooling.toarray(), problem.codes
+    n_words, rank = codes.shape
+    labels = problem.targets.argmax(axis=1) if n_classes > 2 else None
+    targets = problem.targets if n_classes > 2 else problem.targets[:, 0]
+    n_outputs = problem.targets.shape[1]
+
+    def full_loss(x):
+        offsets = x[: n_words * rank].reshape(n_words, rank)
+        head = x[n_words * rank : -n_outputs].reshape(rank, n_outputs)
+        logits = pooling @ (codes + offsets) @ head + x[-n_outputs:]
+        if n_classes == 2:
+            data = np.mean(np.logaddexp(0, logits[:, 0]) - targets * logits[:, 0])
+        else:
+            data = -np.mean(log_softmax(logits, axis=1)[np.arange(12), labels])
+        n = len(pooling)
+        return data + 0.05 / 2 * np.sum(offsets**2) + np.sum(head**2) / (2 * n)
+
+    size = n_words * rank + rank * n_outputs + n_outputs
+    x0 = np.random.default_rng(3).normal(scale=0.1, size=size)
+    reference = minimize(full_loss, x0, method="BFGS", options={"gtol": 1e-9})
+    labels_of = problem.targets.argmax(axis=1) if n_classes > 2 else targets
+    tuned = tune_codes(
+        problem.pooling, codes, labels_of, alpha=0.05, max_iter=5000, tol=1e-14
+    )
+    assert tuned.loss == pytest.approx(reference.fun, rel=1e-4)
+    offsets = reference.x[: n_words * rank].reshape(n_words, rank)
+    np.testing.assert_allclose(tuned.offsets, offsets, atol=2e-3)
+
+
 def test_pooling_matrix_pools_as_transform_does(small_table_path, small_corpus):
     embedding = FactorizedEmbedding(small_table_path, rank=4, pooling="tfidf")
     embedding.fit(small_corpus)
