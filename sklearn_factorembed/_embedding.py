@@ -159,6 +159,29 @@ def _empty_rows(counts) -> int:
     return int(np.count_nonzero(np.diff(counts.indptr) == 0))
 
 
+def _picklable(state: dict) -> dict:
+    """The estimator's ``state`` as pickles and skops store it: no word-code
+    cache (rebuilt when needed, with the table), quantized codes in their
+    stored form, and vocabularies as plain dicts, which any serializer
+    rebuilds (skops fills a dict subclass item by item, which a read-only
+    :class:`Vocabulary` refuses)."""
+    state.pop("_word_codes", None)
+    for name in ("vocabulary_", "extra_vocabulary_"):
+        if isinstance(state.get(name), Vocabulary):
+            state[name] = dict(state[name])
+    store_quantized(state)
+    return state
+
+
+def _unpickled(state: dict) -> dict:
+    """The inverse of :func:`_picklable`."""
+    for name in ("vocabulary_", "extra_vocabulary_"):
+        if isinstance(state.get(name), dict):
+            state[name] = Vocabulary(state[name])
+    restore_quantized(state)
+    return state
+
+
 def _check_labels(y, n_documents: int, supervised=True) -> np.ndarray:
     """``y`` as a 1-d array of class labels, one per document, or a ValueError
     naming y: the discriminants need at least two classes, and more documents
@@ -940,23 +963,10 @@ default="sif-weighted"
     # public names, and it is rebuilt from them when unpickled.
     def __getstate__(self):
         # A copy: BaseEstimator may return the instance's own __dict__.
-        state = dict(super().__getstate__())
-        state.pop("_word_codes", None)  # rebuilt when needed, with the table
-        # Plain dicts, which any serializer rebuilds (skops fills a dict
-        # subclass item by item, which a read-only Vocabulary refuses).
-        for name in ("vocabulary_", "extra_vocabulary_"):
-            if isinstance(state.get(name), Vocabulary):
-                state[name] = dict(state[name])
-        store_quantized(state)
-        return state
+        return _picklable(dict(super().__getstate__()))
 
     def __setstate__(self, state):
-        state = dict(state)
-        for name in ("vocabulary_", "extra_vocabulary_"):
-            if isinstance(state.get(name), dict):
-                state[name] = Vocabulary(state[name])
-        restore_quantized(state)
-        super().__setstate__(state)
+        super().__setstate__(_unpickled(dict(state)))
 
     # The arrays the quantized codes store, documented with the attributes.
     quantized_codes_ = StoredArray()
