@@ -496,16 +496,7 @@ def fit_state(
     codes = encode(factors.vectors, spectrum.mean, spectrum.components, settings.dtype)
     if settings.tune:
         codes = _tuned(codes, kept_counts, labels, pooling_weights, settings)
-    quantized = None
-    if settings.quantization is not None:
-        quantized = quantize(
-            codes,
-            settings.quantization,
-            n_subvectors=settings.pq_subvectors,
-            sample_weight=weights.values,
-            random_state=settings.random_state,
-        )
-        codes = quantized.dequantize(settings.dtype)
+    codes, quantized = _quantized(codes, settings, weights.values)
     if settings.pooling == "sif" and sif_gram is None and kept_counts is not None:
         sif_gram = pooled_gram(kept_counts.matrix, codes, pooling_weights)
     common = None if sif_gram is None else common_component(sif_gram)
@@ -519,6 +510,21 @@ def fit_state(
         "_corpus_statistics": statistics,
         "_word_codes": None,  # built from the new codes when first needed
     }
+
+
+def _quantized(codes, settings, sample_weight=None):
+    """``codes`` as ``settings.quantization`` stores them (dequantized), and
+    the quantized codes (None without quantization)."""
+    if settings.quantization is None:
+        return codes, None
+    quantized = quantize(
+        codes,
+        settings.quantization,
+        n_subvectors=settings.pq_subvectors,
+        sample_weight=sample_weight,
+        random_state=settings.random_state,
+    )
+    return quantized.dequantize(settings.dtype), quantized
 
 
 @cached("pruned-buckets", maxsize=2, key=lambda table, n_buckets: (table, n_buckets))
@@ -542,15 +548,7 @@ def _subword_attributes(table: Table, spectrum: Spectrum, settings) -> dict:
             ("ngram_embedding_", "min_n_", "max_n_", "_ngram_quantized")
         )
     codes = encode(subwords.rows, spectrum.mean, spectrum.components, settings.dtype)
-    quantized = None
-    if settings.quantization is not None:
-        quantized = quantize(
-            codes,
-            settings.quantization,
-            n_subvectors=settings.pq_subvectors,
-            random_state=settings.random_state,
-        )
-        codes = quantized.dequantize(settings.dtype)
+    codes, quantized = _quantized(codes, settings)
     return {
         "ngram_embedding_": codes,
         "min_n_": subwords.min_n,
