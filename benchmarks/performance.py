@@ -19,6 +19,8 @@ shared, so the best time of each is kept and the ratios are what to read.
 - fit: the whole GloVe table (``vocabulary="all"``, 400,000 x 50, rank 25)
   against bare numpy covariance + ``eigh``, ``np.linalg.svd`` and scikit-learn's
   PCA and TruncatedSVD.
+- tuning: the fit with ``supervised="tune"`` against the default (frozen) fit
+  at the same rank, on all movie reviews and on AG News ``train``.
 - GridSearchCV over rank [5, 10, 15, 25, 35, 50], 5 folds, with RidgeClassifier,
   against 5-fold cross-validation at one rank.
 - warm load time of the default vectors, and the peak memory of fits.
@@ -57,11 +59,11 @@ import sklearn_factorembed
 from sklearn_factorembed import FactorizedEmbedding, _vectors
 from sklearn_factorembed._factorize import decompose
 from sklearn_factorembed._text import DEFAULT_TOKEN_PATTERN, build_analyzer
-from sklearn_factorembed.datasets import fetch_movie_reviews
+from sklearn_factorembed.datasets import fetch_ag_news, fetch_movie_reviews
 
 RANKS = [5, 10, 15, 25, 35, 50]
 MIN_TOKENS = 1_000_000
-SECTIONS = ("transform", "fit", "grid-search", "memory", "startup")
+SECTIONS = ("transform", "fit", "tuning", "grid-search", "memory", "startup")
 
 
 def clear_caches() -> dict:
@@ -231,6 +233,32 @@ def fit_benchmark(repeats: int) -> None:
     print_table("fit", rows, "numpy covariance + eigh")
 
 
+def tuning_benchmark(reviews, repeats: int) -> None:
+    datasets = {
+        "movie reviews": reviews,
+        "AG News train": fetch_ag_news(subset="train", return_X_y=True),
+    }
+    for dataset, (documents, labels) in datasets.items():
+        for rank in (10, 25):
+            models = {
+                "frozen (default)": FactorizedEmbedding(rank=rank),
+                "tuned (supervised='tune')": FactorizedEmbedding(
+                    rank=rank, supervised="tune"
+                ),
+            }
+            rows = [
+                (
+                    name,
+                    best_time(functools.partial(model.fit, documents, labels), repeats),
+                    "",
+                )
+                for name, model in models.items()
+            ]
+            print(f"tuning: {dataset} ({len(documents):,} documents), rank {rank}")
+            print()
+            print_table("fit", rows, "frozen (default)")
+
+
 def grid_search_benchmark(documents, labels, repeats: int) -> None:
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     pipeline = make_pipeline(FactorizedEmbedding(rank=25), RidgeClassifier())
@@ -362,6 +390,7 @@ def main() -> None:
     sections = {
         "transform": lambda: transform_benchmark(reviews()[0], repeats),
         "fit": lambda: fit_benchmark(repeats),
+        "tuning": lambda: tuning_benchmark(reviews(), repeats),
         "grid-search": lambda: grid_search_benchmark(*reviews(), repeats),
         "memory": lambda: memory_benchmark(reviews()[0], repeats),
         "startup": lambda: startup_benchmark(repeats),
