@@ -171,7 +171,17 @@ LOW_RESOURCE_SETTINGS = [
     ("default", {}, (10, 25, 50)),
     ("vocabulary='all'", {"vocabulary": "all"}, (10, 25, 50)),
     ("pooling='mean'", {"pooling": "mean"}, (10, 25, 50)),
-    ("supervised='tune'", {"supervised": "tune"}, (10, 25, 50)),
+    ("supervised='tune'", {"supervised": "tune"}, (10, 25)),
+    (
+        "supervised='tune', pooling='mean', tune_alpha=3e-5, tune_max_iter=50",
+        {
+            "supervised": "tune",
+            "pooling": "mean",
+            "tune_alpha": 3e-5,
+            "tune_max_iter": 50,
+        },
+        (10, 25),
+    ),
 ]
 
 

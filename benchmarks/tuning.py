@@ -46,6 +46,7 @@ SEARCHED = {
     "factorizedembedding__tune_alpha": [1e-5, 3e-5],
     "factorizedembedding__tune_max_iter": [50, 200],
 }
+DATASETS = ("movie reviews", "AG News")
 TFIDF_SEARCHED = {"logisticregression__C": [0.3, 1.0, 3.0, 10.0]}
 
 
@@ -82,10 +83,10 @@ def splits(dataset: str):
         yield train, train_y, test, test_y
 
 
-def compare(ranks, alphas) -> None:
+def compare(ranks, alphas, datasets) -> None:
     print("| dataset | rank | codes | accuracy | fit time, ratio to frozen |")
     print("|---|---:|---|---:|---:|")
-    for dataset in ("movie reviews", "AG News"):
+    for dataset in datasets:
         tfidf = np.mean(
             [
                 make_pipeline(TfidfVectorizer(), classifier())
@@ -118,7 +119,7 @@ def compare(ranks, alphas) -> None:
                 )
 
 
-def nested(ranks) -> None:
+def nested(ranks, datasets) -> None:
     print("| dataset | model | accuracy | settings chosen (count over splits) |")
     print("|---|---|---:|---|")
     inner = StratifiedKFold(3, shuffle=True, random_state=1)
@@ -131,7 +132,7 @@ def nested(ranks) -> None:
     for rank in ranks:
         tuned = FactorizedEmbedding(rank=rank, supervised="tune")
         models[f"tuned, rank {rank}"] = (make_pipeline(tuned, classifier()), SEARCHED)
-    for dataset in ("movie reviews", "AG News"):
+    for dataset in datasets:
         for name, (pipeline, grid) in models.items():
             scores, chosen = [], {}
             for train, train_y, test, test_y in splits(dataset):
@@ -180,11 +181,14 @@ def main() -> None:
     parser.add_argument("--alphas", type=float, nargs="+", default=[3e-6, 1e-5, 3e-5])
     parser.add_argument("--no-leak", action="store_true")
     parser.add_argument("--nested", action="store_true")
+    parser.add_argument(
+        "--datasets", nargs="+", choices=DATASETS, default=list(DATASETS)
+    )
     args = parser.parse_args()
     if args.nested:
-        nested(args.ranks)
+        nested(args.ranks, args.datasets)
         return
-    compare(args.ranks, args.alphas)
+    compare(args.ranks, args.alphas, args.datasets)
     if not args.no_leak:
         leak(25, TUNE_ALPHA)
 
