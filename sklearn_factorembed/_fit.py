@@ -441,7 +441,7 @@ def _check_rank(rank, n_words: int, n_dims: int, table: Table) -> None:
 
 # The fit's products are small (d x d, batches of documents x d, L-BFGS's
 # vectors) or split over threads by rows (_map_blocks). The decompositions of
-# the whole GloVe table by "full", "randomized" and "qr" were 1.2x to 5x
+# the whole GloVe table by "full", "randomized" and "qr" were 1.2x to 6x
 # faster on one BLAS thread too, on a 2-core machine another process kept busy.
 @single_threaded_blas
 def fit_state(
