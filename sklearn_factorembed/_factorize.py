@@ -17,6 +17,7 @@ table by column-pivoted QR: orthogonal, cheaper to explain, never better than SV
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -101,21 +102,70 @@ def _blocks(n_rows: int, block_rows: int = _BLOCK_ROWS):
         yield slice(start, min(start + block_rows, n_rows))
 
 
-# threadpoolctl's limits are process-wide: one call at a time may set and
-# restore them, or two overlapping fits could leave BLAS on one thread.
-_blas_limit_lock = threading.Lock()
-
-
 @functools.cache
 def _threadpools() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def _blas_threads() -> int:
-    """The threads BLAS may use now (its own setting, ``OPENBLAS_NUM_THREADS``
-    and the like, or a ``threadpoolctl`` limit the caller set)."""
+class _SingleThreadedBlas(contextlib.ContextDecorator):
+    """BLAS on one thread inside a section, as a decorator or a ``with`` block;
+    one instance, ``single_threaded_blas`` below, serves the package.
+
+    threadpoolctl's limits are process-wide, so overlapping sections (fits in
+    threads) share one limit: the first to enter sets it and the last to leave
+    restores it. Restoring on each exit would let one fit lift the limit under
+    another, or leave BLAS on one thread for good.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._limiter = None
+        self._outer_threads = None
+
+    def __enter__(self):
+        with self._lock:
+            if self._depth == 0:
+                self._outer_threads = _current_blas_threads()
+                self._limiter = _threadpools().limit(limits=1, user_api="blas")
+            self._depth += 1
+        return self
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                self._limiter.restore_original_limits()
+                self._limiter = self._outer_threads = None
+
+    def outer_threads(self) -> int:
+        """The threads BLAS has outside the sections."""
+        with self._lock:
+            if self._outer_threads is not None:
+                return self._outer_threads
+            return _current_blas_threads()
+
+
+# The package's small products (d x d matrices, batches of documents x d,
+# L-BFGS's vector updates) lose more to BLAS's threads than they gain, and on
+# a machine whose cores are busy the threads wait for one another: up to fifty
+# times the single-threaded time (README, "Performance"). The sections that
+# make them run with BLAS on one thread, as scikit-learn's KMeans does; the
+# products over all the rows of a table split the rows over threads
+# themselves (see _map_blocks).
+single_threaded_blas = _SingleThreadedBlas()
+
+
+def _current_blas_threads() -> int:
     libraries = _threadpools().select(user_api="blas").lib_controllers
     return max((library.num_threads for library in libraries), default=1)
+
+
+def _blas_threads() -> int:
+    """The threads BLAS may use outside the package's sections (its own
+    setting, ``OPENBLAS_NUM_THREADS`` and the like, or a ``threadpoolctl`` limit
+    the caller set)."""
+    return single_threaded_blas.outer_threads()
 
 
 def _map_blocks(function, blocks: list) -> list:
@@ -128,7 +178,7 @@ def _map_blocks(function, blocks: list) -> list:
     so that what the caller makes of them does not depend on it.
     """
     n_threads = min(_blas_threads(), len(blocks))
-    with _blas_limit_lock, _threadpools().limit(limits=1, user_api="blas"):
+    with single_threaded_blas:
         if n_threads < 2:
             return [function(rows) for rows in blocks]
         with ThreadPoolExecutor(n_threads) as pool:

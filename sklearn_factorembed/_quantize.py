@@ -30,7 +30,7 @@ from scipy.cluster.vq import vq
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 
-from ._factorize import _blas_limit_lock, _threadpools, normalize_weights
+from ._factorize import normalize_weights, single_threaded_blas
 from ._options import QUANTIZATIONS
 
 INT8_LEVELS = 255
@@ -354,7 +354,7 @@ def quantize_product(
     codebooks = np.zeros((n_subvectors, PQ_CENTROIDS, group_width), dtype=np.float16)
     # k-means++ multiplies a few rows by a few thousand: BLAS threads cost
     # more than they give there, twice the time when another process is busy.
-    with _blas_limit_lock, _threadpools().limit(limits=1, user_api="blas"):
+    with single_threaded_blas:
         for group in range(n_subvectors):
             subvectors = codes[:, group * group_width : (group + 1) * group_width]
             centroids = _few_distinct(subvectors[weighted], PQ_CENTROIDS)

@@ -8,8 +8,9 @@ from functools import partial
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
+from threadpoolctl import threadpool_limits
 
-from sklearn_factorembed import FactorizedEmbedding
+from sklearn_factorembed import FactorizedEmbedding, _factorize
 
 N_WORDS = 300
 N_DIMS = 12
@@ -129,3 +130,13 @@ def fasttext_path(tmp_path_factory) -> str:
 def long_ngrams_fasttext_path(tmp_path_factory) -> str:
     """The same with n-grams of 5 and 6 characters only: "ab" ("<ab>") has none."""
     return _train_fasttext(tmp_path_factory, "long-ngrams", min_n=5, max_n=6)
+
+
+@pytest.fixture
+def two_blas_threads():
+    """BLAS set to two threads for the test, whatever the environment says
+    (the notebook harness and CI may set one), so that a section the package
+    leaves on one thread shows."""
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert _factorize._current_blas_threads() == 2
+        yield

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -19,6 +23,7 @@ from sklearn_factorembed._factorize import (
     normalize_weights,
     resolve_rank,
     scatter_spectrum,
+    single_threaded_blas,
     truncate,
     weighted_moments,
 )
@@ -295,13 +300,79 @@ def test_moments_and_codes_do_not_depend_on_the_number_of_threads(monkeypatch):
         assert one.tobytes() == other.tobytes()
 
 
-def test_concurrent_moments_leave_the_blas_threads_as_they_were():
+def test_concurrent_moments_leave_the_blas_threads_as_they_were(two_blas_threads):
     rng = np.random.default_rng(14)
     table = rng.normal(size=(3 * 8_192, 5)).astype(np.float32)
-    before = _factorize._blas_threads()
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda _: weighted_moments(table, np.ones(len(table))), range(8)))
-    assert _factorize._blas_threads() == before
+    assert _factorize._current_blas_threads() == 2
+
+
+def test_single_threaded_blas_limits_inside_and_restores_after(two_blas_threads):
+    @single_threaded_blas
+    def threads_inside():
+        return _factorize._current_blas_threads(), _factorize._blas_threads()
+
+    # Inside, BLAS runs on one thread, and _map_blocks still sees the two
+    # threads it may spread blocks over.
+    assert threads_inside() == (1, 2)
+    assert _factorize._current_blas_threads() == 2
+
+
+def test_single_threaded_blas_restores_after_an_error(two_blas_threads):
+    with pytest.raises(KeyError), single_threaded_blas:
+        raise KeyError("inside the section")
+    assert _factorize._current_blas_threads() == 2
+
+
+_OVERLAPPING_SECTIONS = """
+import threading
+from sklearn_factorembed._factorize import _current_blas_threads, single_threaded_blas
+
+first_entered, second_entered, first_left = (threading.Event() for _ in range(3))
+seen = {"before": _current_blas_threads()}
+
+def first():
+    with single_threaded_blas:
+        first_entered.set()
+        second_entered.wait(10)
+    first_left.set()
+
+def second():
+    first_entered.wait(10)
+    with single_threaded_blas:
+        second_entered.set()
+        first_left.wait(10)
+        seen["after the first left"] = _current_blas_threads()
+
+threads = [threading.Thread(target=first), threading.Thread(target=second)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join(30)
+seen["after both left"] = _current_blas_threads()
+print(seen)
+"""
+
+
+def test_overlapping_sections_restore_blas_threads_when_the_last_leaves():
+    # The first section enters, the second enters, the first leaves: BLAS must
+    # stay on one thread for the second, and go back to two when it leaves.
+    # In a fresh interpreter: the OpenBLAS wheels of numpy and scipy ignore a
+    # thread count set from another thread once the main thread has set one,
+    # as the other tests here do.
+    environment = dict(os.environ, OPENBLAS_NUM_THREADS="2")
+    environment.pop("OMP_NUM_THREADS", None)
+    result = subprocess.run(
+        [sys.executable, "-c", _OVERLAPPING_SECTIONS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+        check=True,
+    )
+    seen = ast.literal_eval(result.stdout.strip())
+    assert seen == {"before": 2, "after the first left": 1, "after both left": 2}
 
 
 # -- discriminants, guided spectra and mergeable moments --------------------------

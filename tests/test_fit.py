@@ -18,12 +18,14 @@ from sklearn.pipeline import make_pipeline
 
 from sklearn_factorembed import (
     FactorizedEmbedding,
+    _factorize,
     _fit,
     _text,
     clear_caches,
     load_vectors,
 )
 from sklearn_factorembed._cache import LRUCache, cache_sizes
+from sklearn_factorembed._factorize import encode
 from sklearn_factorembed._vectors import load_table
 
 
@@ -730,3 +732,23 @@ def test_full_rank_on_glove_reproduces_the_vectors(movie_reviews):
     original = np.array([table[word] for word in words])
     reconstruction = embedding.inverse_transform(embedding.transform_words(words))
     np.testing.assert_allclose(reconstruction, original, atol=1e-4)
+
+
+def test_fit_runs_blas_on_one_thread_and_restores_it(
+    small_table_path, small_corpus, small_labels, monkeypatch, two_blas_threads
+):
+    # Small products lose to BLAS's threads (see _factorize.single_threaded_blas);
+    # the blocks of rows still spread over the two threads BLAS had.
+    threads_seen = []
+
+    def recording_encode(*args, **kwargs):
+        threads_seen.append(
+            (_factorize._current_blas_threads(), _factorize._blas_threads())
+        )
+        return encode(*args, **kwargs)
+
+    monkeypatch.setattr(_fit, "encode", recording_encode)
+    embedding = FactorizedEmbedding(small_table_path, rank=3, supervised="tune")
+    embedding.fit(small_corpus, small_labels)
+    assert threads_seen == [(1, 2)]
+    assert _factorize._current_blas_threads() == 2

@@ -26,6 +26,7 @@ NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 120  # seconds; a whole notebook is meant to take under 60
 MAX_FILE_BYTES = 300_000
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _absolute_search_path(value: str) -> str:
@@ -51,10 +52,8 @@ def kernel_environment() -> dict[str, str]:
     )
     # Figures as PNG outputs whatever backend the calling shell asks for.
     environment["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    # On a shared CI machine, multithreaded BLAS spin-waits for busy cores and
-    # makes the small fits of the notebooks tens of times slower.
-    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        environment.setdefault(variable, "1")
+    # BLAS threads are left as a reader's kernel has them: the library runs its
+    # small products on one thread itself (_factorize.single_threaded_blas).
     # The one warning the kernel may ignore, as setup.cfg ignores it in the
     # tests: OpenBLAS now and then sets the floating-point 'invalid' flag inside
     # a product of finite matrices (numpy issue 24067).
@@ -158,3 +157,10 @@ def test_kernel_environment_makes_relative_paths_absolute(tmp_path, monkeypatch)
         str(here / "src"),
         "/opt/lib",
     ]
+
+
+def test_kernel_environment_leaves_blas_threads_as_they_are(monkeypatch):
+    for variable in BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    environment = kernel_environment()
+    assert not set(BLAS_THREAD_VARIABLES) & set(environment)
