@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from ._factorize import _blas_limit_lock, _threadpools
+from ._factorize import single_threaded_blas
 
 
 def pooling_matrix(
@@ -213,7 +213,7 @@ def tune_codes(
 
     # Products of a few columns: BLAS threads only wait on each other (on two
     # busy cores, a fit took 15 s with them against 0.8 s on one).
-    with _blas_limit_lock, _threadpools().limit(limits=1, user_api="blas"):
+    with single_threaded_blas:
         result = minimize(
             problem.loss_and_gradient,
             x0,
