@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import ast
-import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -325,54 +322,76 @@ def test_single_threaded_blas_restores_after_an_error(two_blas_threads):
     assert _factorize._current_blas_threads() == 2
 
 
-_OVERLAPPING_SECTIONS = """
-import threading
-from sklearn_factorembed._factorize import _current_blas_threads, single_threaded_blas
+class _FakeThreadpools:
+    """threadpoolctl's controller as the sections use it, over a counter: the
+    OpenBLAS wheels ignore thread counts set from a second thread once the
+    first has set one, which would make a real overlap test flaky."""
 
-first_entered, second_entered, first_left = (threading.Event() for _ in range(3))
-seen = {"before": _current_blas_threads()}
+    def __init__(self, threads: int):
+        self.threads = threads
+        outer = self
 
-def first():
-    with single_threaded_blas:
-        first_entered.set()
-        second_entered.wait(10)
-    first_left.set()
+        class _Library:
+            @property
+            def num_threads(self):
+                return outer.threads
 
-def second():
-    first_entered.wait(10)
-    with single_threaded_blas:
-        second_entered.set()
-        first_left.wait(10)
-        seen["after the first left"] = _current_blas_threads()
+        class _Limiter:
+            def __init__(self, saved):
+                self.saved = saved
 
-threads = [threading.Thread(target=first), threading.Thread(target=second)]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join(30)
-seen["after both left"] = _current_blas_threads()
-print(seen)
-"""
+            def restore_original_limits(self):
+                outer.threads = self.saved
+
+        self._library, self._limiter = _Library(), _Limiter
+
+    def select(self, user_api):
+        return SimpleNamespace(lib_controllers=[self._library])
+
+    def limit(self, limits, user_api):
+        limiter = self._limiter(self.threads)
+        self.threads = limits
+        return limiter
 
 
-def test_overlapping_sections_restore_blas_threads_when_the_last_leaves():
+def test_overlapping_sections_restore_blas_threads_when_the_last_leaves(
+    monkeypatch,
+):
     # The first section enters, the second enters, the first leaves: BLAS must
     # stay on one thread for the second, and go back to two when it leaves.
-    # In a fresh interpreter: the OpenBLAS wheels of numpy and scipy ignore a
-    # thread count set from another thread once the main thread has set one,
-    # as the other tests here do.
-    environment = dict(os.environ, OPENBLAS_NUM_THREADS="2")
-    environment.pop("OMP_NUM_THREADS", None)
-    result = subprocess.run(
-        [sys.executable, "-c", _OVERLAPPING_SECTIONS],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=environment,
-        check=True,
-    )
-    seen = ast.literal_eval(result.stdout.strip())
-    assert seen == {"before": 2, "after the first left": 1, "after both left": 2}
+    import threading
+
+    pools = _FakeThreadpools(threads=2)
+    monkeypatch.setattr(_factorize, "_threadpools", lambda: pools)
+    first_entered, second_entered, first_left = (threading.Event() for _ in range(3))
+    seen = {"before": _factorize._current_blas_threads()}
+
+    def first():
+        with single_threaded_blas:
+            first_entered.set()
+            second_entered.wait(10)
+        first_left.set()
+
+    def second():
+        first_entered.wait(10)
+        with single_threaded_blas:
+            second_entered.set()
+            first_left.wait(10)
+            seen["after the first left"] = _factorize._current_blas_threads()
+            seen["outer, inside"] = _factorize._blas_threads()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    seen["after both left"] = _factorize._current_blas_threads()
+    assert seen == {
+        "before": 2,
+        "after the first left": 1,
+        "outer, inside": 2,
+        "after both left": 2,
+    }
 
 
 # -- discriminants, guided spectra and mergeable moments --------------------------
