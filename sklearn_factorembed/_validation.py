@@ -23,7 +23,7 @@ import numpy as np
 from ._quantize import STORED_ATTRIBUTES
 from ._subwords import MAX_BUCKETS, MAX_NGRAM_LENGTH
 from ._text import backtracking_hazard, build_analyzer
-from ._vectors import Vocabulary, load_table_if_available
+from ._vectors import Vocabulary, describe, load_table_if_available
 from ._words import EXTRA_ATTRIBUTES
 
 # What the methods read; any other fitted attribute may be missing (a file from
@@ -73,7 +73,7 @@ class _Attributes:
         value = self.values.get(name)
         if not isinstance(value, np.ndarray):
             raise ValueError(
-                f"{name} is {_kind(value)}, not an array of dtype {np.dtype(dtype)}"
+                f"{name} is {describe(value)}, not an array of dtype {np.dtype(dtype)}"
             )
         if value.dtype != dtype:
             raise ValueError(
@@ -116,7 +116,7 @@ class _Attributes:
     def vocabulary(self, name: str) -> Vocabulary:
         value = self.values.get(name)
         if not isinstance(value, Vocabulary):
-            raise ValueError(f"{name} is {_kind(value)}, not a vocabulary of words")
+            raise ValueError(f"{name} is {describe(value)}, not a vocabulary of words")
         # One join in C finds it; see _text._SEPARATOR.
         if "\x00" in "".join(value):
             raise ValueError(
@@ -136,14 +136,6 @@ class _Attributes:
             what = "an int" if kind is Integral else "a finite number"
             raise ValueError(f"{name}={value!r} is not {what} in [{low:g}, {high:g}]")
         return value
-
-
-def _kind(value) -> str:
-    if value is None:
-        return "None"
-    if isinstance(value, np.ndarray):
-        return f"an array of dtype {value.dtype.str}"
-    return f"a {type(value).__name__}"
 
 
 def _float_dtype(dtype) -> np.dtype:

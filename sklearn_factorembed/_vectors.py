@@ -514,7 +514,9 @@ def _load_keyed_vectors(path: Path) -> KeyedVectors:
     return table
 
 
-def _describe(value) -> str:
+def describe(value) -> str:
+    """What ``value`` is, for error messages: "None", "an array of shape (2,)
+    and dtype float32", "a list", "an int"."""
     if value is None:
         return "None"
     if isinstance(value, np.ndarray):
@@ -541,15 +543,15 @@ def _check_keyed_vectors(table: KeyedVectors, name: str) -> None:
         and vectors.dtype.kind == "f"
     ):
         raise malformed(
-            f"its vectors are {_describe(vectors)}, not a 2-d array of floats"
+            f"its vectors are {describe(vectors)}, not a 2-d array of floats"
         )
     words = getattr(table, "index_to_key", None)
     if not isinstance(words, list):
-        raise malformed(f"its index_to_key is {_describe(words)}, not a list of words")
+        raise malformed(f"its index_to_key is {describe(words)}, not a list of words")
     if not all(issubclass(kind, str) for kind in set(map(type, words))):
         row = next(row for row, word in enumerate(words) if not isinstance(word, str))
         raise malformed(
-            f"its index_to_key holds {_describe(words[row])} at row {row}, not a "
+            f"its index_to_key holds {describe(words[row])} at row {row}, not a "
             "word (str)"
         )
     if len(words) != vectors.shape[0]:
@@ -560,7 +562,7 @@ def _check_keyed_vectors(table: KeyedVectors, name: str) -> None:
     key_to_index = getattr(table, "key_to_index", None)
     if not isinstance(key_to_index, dict):
         raise malformed(
-            f"its key_to_index is {_describe(key_to_index)}, not a dict of rows"
+            f"its key_to_index is {describe(key_to_index)}, not a dict of rows"
         )
     rows = list(map(key_to_index.get, words))
     not_rows = {
