@@ -704,18 +704,21 @@ default="sif-weighted"
         documents = self._fit(X, y)
         if documents is None:
             raise ValueError("fit_transform needs documents; X is None")
-        codes = self._pool(self._words().over_lookup(documents.matrix))
+        words = self._words()
+        codes = self._pool(words, words.over_lookup(documents.matrix))
         warn_of_empty_documents(_empty_rows(documents.matrix), len(codes), self.vectors)
         return codes
 
     def _words(self) -> WordCodes:
-        """The codes of every word this model can encode (built once)."""
-        if getattr(self, "_word_codes", None) is None:
-            self._word_codes = WordCodes.of_model(self, self._quantized)
-        return self._word_codes
+        """The codes of every word this model can encode (built once, and again
+        once full); a call keeps the one it started with."""
+        words = getattr(self, "_word_codes", None)
+        if words is None or words.is_full:
+            words = self._word_codes = WordCodes.of_model(self, self._quantized)
+        return words
 
-    def _pool(self, counts) -> np.ndarray:
-        return self._words().pool(
+    def _pool(self, words: WordCodes, counts) -> np.ndarray:
+        return words.pool(
             counts, pooling=self.pooling, common_component=self.common_component_
         )
 
@@ -745,7 +748,8 @@ default="sif-weighted"
         """
         check_is_fitted(self)
         analyzer = self.build_analyzer()
-        lookup = self._words().lookup
+        words = self._words()
+        lookup = words.lookup
         # A whole collection is remembered (a grid search rescores its folds);
         # the batches of a long stream would only evict it.
         remember = hasattr(X, "__len__") and len(X) <= self.batch_size
@@ -756,7 +760,7 @@ default="sif-weighted"
             for batch in document_batches(X, self.batch_size):
                 counts = count_tokens(batch, analyzer, lookup, remember=remember)
                 n_empty += _empty_rows(counts)
-                yield self._pool(counts)
+                yield self._pool(words, counts)
 
         codes = _filled_rows(
             pooled_batches(),

@@ -51,6 +51,12 @@ def _code_of_table_row(vocabulary: Vocabulary, table: Table) -> np.ndarray:
     return code_of_row
 
 
+# Words met only through their n-grams are remembered, so that each is encoded
+# once. Past this many a model starts a new memory (see WordCodes.is_full):
+# a service fed arbitrary text would otherwise grow without bound.
+MAX_SUBWORD_WORDS = 1 << 18
+
+
 class WordCodes:
     """The codes and pooling weights of every word a fitted model can encode.
 
@@ -209,6 +215,16 @@ class WordCodes:
     def n_words(self) -> int:
         """The number of words encoded so far (fit, extra and new ones)."""
         return len(self._codes)
+
+    @property
+    def is_full(self) -> bool:
+        """Whether it remembers ``MAX_SUBWORD_WORDS`` words of n-grams: the
+        model then encodes its next documents with new word codes (the same
+        codes, computed again)."""
+        return (
+            self._subwords is not None
+            and len(self._subword_vocabulary) >= MAX_SUBWORD_WORDS
+        )
 
     def _unseen_weights(self, n_words: int) -> np.ndarray:
         return np.full(n_words, self._unseen_weight, dtype=self._weights.dtype)

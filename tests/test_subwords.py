@@ -105,6 +105,26 @@ def test_fit_transform_encodes_unknown_words_as_transform_does(fasttext_path):
     assert np.any(codes[0] != fitted.transform(["kalo"])[0])
 
 
+def test_a_full_memory_of_ngram_words_starts_anew_with_the_same_codes(
+    fasttext_path, monkeypatch
+):
+    from sklearn_factorembed import _words
+
+    monkeypatch.setattr(_words, "MAX_SUBWORD_WORDS", 4)
+    embedding = FactorizedEmbedding(fasttext_path, rank=4, vocabulary="all").fit()
+    some = [f"{word} {word}x" for word in UNKNOWN]  # six words of n-grams only
+    others = [f"{word}y {word}z" for word in UNKNOWN]  # six more
+    first = embedding.transform(some)
+    full = embedding._word_codes
+    assert full.is_full
+    embedding.transform(others)
+    # A new memory, holding the last call's six words, not all twelve.
+    assert embedding._word_codes is not full
+    assert embedding._word_codes.n_words == full.n_words
+    # And the same words get the same codes from it.
+    np.testing.assert_array_equal(embedding.transform(some), first)
+
+
 def test_word_without_ngrams_in_range_is_dropped(long_ngrams_fasttext_path):
     embedding = FactorizedEmbedding(long_ngrams_fasttext_path, rank=4, vocabulary=50)
     embedding.fit()
