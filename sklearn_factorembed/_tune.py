@@ -211,8 +211,8 @@ def tune_codes(
             loss, _ = problem.loss_and_gradient(x)
             print(f"tuning codes: iteration {iteration[0]}, loss {loss:.5f}")
 
-    # Products of a few columns: BLAS threads only wait on each other (on two
-    # busy cores, a fit took 15 s with them against 0.8 s on one).
+    # Products of a few columns: BLAS threads only wait on each other, the more
+    # so on busy cores (README, "Performance").
     with single_threaded_blas:
         result = minimize(
             problem.loss_and_gradient,
