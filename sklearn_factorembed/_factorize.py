@@ -111,20 +111,21 @@ class _SingleThreadedBlas(contextlib.ContextDecorator):
     """BLAS on one thread inside a section, as a decorator or a ``with`` block;
     one instance, ``single_threaded_blas`` below, serves the package.
 
-    threadpoolctl's limits are process-wide, so overlapping sections (fits in
-    threads) share one limit: the first to enter sets it and the last to leave
-    restores it. Restoring on each exit would let one fit lift the limit under
-    another, or leave BLAS on one thread for good.
+    Only the main thread sets the limit, and the outermost of its nested
+    sections restores it. threadpoolctl's limits are process-wide, and the
+    OpenBLAS of numpy's and scipy's wheels may ignore a count set from another
+    thread: a section entered in one worker thread and left in another could
+    leave the whole process on one thread. Sections in other threads leave
+    BLAS as it is.
     """
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self._depth = 0
+        self._depth = 0  # of the main thread's sections
         self._limiter = None
         self._outer_threads = None
 
     def __enter__(self):
-        with self._lock:
+        if threading.current_thread() is threading.main_thread():
             if self._depth == 0:
                 self._outer_threads = _current_blas_threads()
                 self._limiter = _threadpools().limit(limits=1, user_api="blas")
@@ -132,7 +133,7 @@ class _SingleThreadedBlas(contextlib.ContextDecorator):
         return self
 
     def __exit__(self, *exc_info):
-        with self._lock:
+        if threading.current_thread() is threading.main_thread():
             self._depth -= 1
             if self._depth == 0:
                 self._limiter.restore_original_limits()
@@ -140,10 +141,8 @@ class _SingleThreadedBlas(contextlib.ContextDecorator):
 
     def outer_threads(self) -> int:
         """The threads BLAS has outside the sections."""
-        with self._lock:
-            if self._outer_threads is not None:
-                return self._outer_threads
-            return _current_blas_threads()
+        outer = self._outer_threads
+        return _current_blas_threads() if outer is None else outer
 
 
 # The package's small products (d x d matrices, batches of documents x d,
