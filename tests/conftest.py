@@ -3,7 +3,12 @@ them, and the real data."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,3 +145,40 @@ def two_blas_threads():
     with threadpool_limits(limits=2, user_api="blas"):
         assert _factorize._current_blas_threads() == 2
         yield
+
+
+def _outcomes_of_each_file(script: str, folder, seconds: int = 60) -> dict:
+    """Run ``script`` (which prints one JSON ``[file name, outcome]`` line per
+    file of ``folder``) in a fresh Python: file name -> outcome. After
+    ``seconds``, the file being read is reported as ``["hangs", ...]`` and the
+    outcomes printed so far are returned all the same, so that a module-scoped
+    fixture fails its tests once, not once per test."""
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+            env=environment,
+        )
+    except subprocess.TimeoutExpired as timeout:
+        printed = timeout.stdout or b""  # bytes, whatever text=True says
+        if isinstance(printed, bytes):
+            printed = printed.decode()
+        outcomes = dict(map(json.loads, printed.splitlines()))
+        hung = next(
+            path.name
+            for path in sorted(Path(folder).iterdir())
+            if path.name not in outcomes
+        )
+        return outcomes | {hung: ["hangs", f"still loading after {seconds} s"]}
+    assert result.returncode == 0, result.stderr[-3000:]
+    return dict(map(json.loads, result.stdout.splitlines()))
+
+
+@pytest.fixture(scope="session")
+def outcomes_of_each_file():
+    """:func:`_outcomes_of_each_file`: a script's outcome for each file of a
+    folder, read in a fresh Python with a timeout."""
+    return _outcomes_of_each_file

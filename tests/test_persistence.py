@@ -679,7 +679,9 @@ for path in sorted(Path(sys.argv[1]).iterdir()):
 
 
 @pytest.fixture(scope="module")
-def crafted_outcomes(tmp_path_factory, small_table_path, small_corpus) -> dict:
+def crafted_outcomes(
+    tmp_path_factory, small_table_path, small_corpus, outcomes_of_each_file
+) -> dict:
     """Each crafted file, and a FIFO, loaded in a subprocess limited to 1.5 GB
     of address space: file name -> [exception name, message], or ["hangs",
     ...] for the file being loaded after a minute."""
@@ -690,23 +692,7 @@ def crafted_outcomes(tmp_path_factory, small_table_path, small_corpus) -> dict:
         (folder / name).write_bytes(data)
     if hasattr(os, "mkfifo"):
         os.mkfifo(folder / "fifo.npz")  # opening one blocks until it is written
-    command = [sys.executable, "-c", _LOAD_EACH, str(folder)]
-    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-    try:
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=60, env=environment
-        )
-    except subprocess.TimeoutExpired as timeout:
-        printed = timeout.stdout or b""  # bytes, whatever text=True says
-        if isinstance(printed, bytes):
-            printed = printed.decode()
-        outcomes = dict(map(json.loads, printed.splitlines()))
-        hung = next(
-            path.name for path in sorted(folder.iterdir()) if path.name not in outcomes
-        )
-        return outcomes | {hung: ["hangs", "still loading after 60 s"]}
-    assert result.returncode == 0, result.stderr[-3000:]
-    return dict(map(json.loads, result.stdout.splitlines()))
+    return outcomes_of_each_file(_LOAD_EACH, folder, seconds=60)
 
 
 @pytest.mark.parametrize(

@@ -6,14 +6,11 @@ import bz2
 import codecs
 import collections
 import gzip
-import json
 import lzma
 import os
 import pickle
 import re
 import struct
-import subprocess
-import sys
 import tempfile
 import threading
 
@@ -357,7 +354,9 @@ def test_folder_is_not_a_vectors_file(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def special_file_outcomes(tmp_path_factory, small_keyed_vectors) -> dict:
+def special_file_outcomes(
+    tmp_path_factory, small_keyed_vectors, outcomes_of_each_file
+) -> dict:
     """Loading a FIFO, and a .kv file whose side array is one, in a subprocess:
     opening a FIFO blocks until something writes to it."""
     folder = tmp_path_factory.mktemp("special")
@@ -365,7 +364,7 @@ def special_file_outcomes(tmp_path_factory, small_keyed_vectors) -> dict:
     small_keyed_vectors.save(str(folder / "table.kv"), sep_limit=0)
     (folder / "table.kv.vectors.npy").unlink()
     os.mkfifo(folder / "table.kv.vectors.npy")
-    return _load_each_in_a_subprocess(folder, seconds=30)
+    return _load_each_in_a_subprocess(outcomes_of_each_file, folder, seconds=30)
 
 
 def test_fifo_is_refused_without_being_opened(special_file_outcomes):
@@ -541,33 +540,12 @@ for path in sorted(Path(sys.argv[1]).iterdir()):
 """
 
 
-def _load_each_in_a_subprocess(folder, seconds=60) -> dict:
+def _load_each_in_a_subprocess(outcomes_of_each_file, folder, seconds=60) -> dict:
     """Load every file in ``folder`` in a fresh Python limited to 1.5 GB of address
-    space: file name -> [exception name, message] or ["loaded", words, vectors].
-
-    After ``seconds``, the file being loaded is reported as hanging, and those
-    after it as not loaded; the outcomes are returned all the same, so that a
-    module-scoped fixture fails its tests once, not once per test.
-    """
-    try:
-        result = subprocess.run(
-            [sys.executable, "-c", _LOAD_EACH, str(folder)],
-            capture_output=True,
-            text=True,
-            timeout=seconds,
-        )
-    except subprocess.TimeoutExpired as timeout:
-        printed = timeout.stdout or b""  # bytes, whatever text=True says
-        if isinstance(printed, bytes):
-            printed = printed.decode()
-        outcomes = dict(map(json.loads, printed.splitlines()))
-        hung = next(
-            path.name for path in sorted(folder.iterdir()) if path.name not in outcomes
-        )
-        outcomes[hung] = ["hangs", f"still loading after {seconds} s"]
-    else:
-        assert result.returncode == 0, result.stderr[-3000:]
-        outcomes = dict(map(json.loads, result.stdout.splitlines()))
+    space: file name -> [exception name, message] or ["loaded", words, vectors],
+    ["hangs", ...] for the file being loaded after ``seconds``, and ["not
+    loaded", ...] for those after it."""
+    outcomes = outcomes_of_each_file(_LOAD_EACH, folder, seconds)
     return collections.defaultdict(
         lambda: ["not loaded", "the subprocess hung before it"], outcomes
     )
@@ -599,12 +577,14 @@ def _crafted_files(fasttext_model: bytes) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def crafted_outcomes(tmp_path_factory, fasttext_model_path) -> dict:
+def crafted_outcomes(
+    tmp_path_factory, fasttext_model_path, outcomes_of_each_file
+) -> dict:
     folder = tmp_path_factory.mktemp("crafted")
     for name, data in _crafted_files(fasttext_model_path.read_bytes()).items():
         for suffix, compress in _COMPRESS.items():
             (folder / f"{name}{suffix}").write_bytes(compress(data))
-    return _load_each_in_a_subprocess(folder)
+    return _load_each_in_a_subprocess(outcomes_of_each_file, folder)
 
 
 @pytest.mark.parametrize("suffix", list(_COMPRESS))
@@ -666,7 +646,9 @@ def _cuts(size: int, n_cuts: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def truncations(tmp_path_factory, fasttext_model_path) -> tuple[dict, dict]:
+def truncations(
+    tmp_path_factory, fasttext_model_path, outcomes_of_each_file
+) -> tuple[dict, dict]:
     """The outcome of loading every cut of every format, compressed or not: the
     file cut then compressed, and (name with a z) the compressed file cut."""
     sources = _truncatable_files(tmp_path_factory.mktemp("whole"), fasttext_model_path)
@@ -683,7 +665,7 @@ def truncations(tmp_path_factory, fasttext_model_path) -> tuple[dict, dict]:
                     name = f"{stem}-z{keep:06d}.{ext}{suffix}"
                     (folder / name).write_bytes(compressed[:keep])
     tables = {fmt: (words, vectors) for fmt, (_, words, vectors) in sources.items()}
-    return _load_each_in_a_subprocess(folder), tables
+    return _load_each_in_a_subprocess(outcomes_of_each_file, folder), tables
 
 
 @pytest.mark.parametrize("suffix", list(_COMPRESS))
