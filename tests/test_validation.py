@@ -105,6 +105,16 @@ def assert_refused(path, message: str) -> None:
     assert message in text, text
 
 
+def assert_array_edit_refused(model_files, tmp_path, model, name, array, message):
+    """The ``model`` file with its array ``name`` replaced by ``array(it)`` is
+    refused with ``message``."""
+
+    def edit(metadata, arrays):
+        set_array(metadata, arrays, name, array(arrays[name]))
+
+    assert_refused(crafted(model_files, tmp_path, model, edit), message)
+
+
 def test_unchanged_files_load(model_files, tmp_path, small_corpus):
     for name in MODELS:
         loaded = FactorizedEmbedding.load(crafted(model_files, tmp_path, name))
@@ -187,10 +197,7 @@ def test_product_codes_pointing_past_the_codebooks_are_refused(model_files, tmp_
 def test_product_codes_of_another_dtype_or_shape_are_refused(
     model_files, tmp_path, name, array, message
 ):
-    def edit(metadata, arrays):
-        set_array(metadata, arrays, name, array(arrays[name]))
-
-    assert_refused(crafted(model_files, tmp_path, "pq", edit), message)
+    assert_array_edit_refused(model_files, tmp_path, "pq", name, array, message)
 
 
 @pytest.mark.parametrize(
@@ -210,10 +217,7 @@ def test_product_codes_of_another_dtype_or_shape_are_refused(
 def test_int8_codes_must_have_a_scale_and_offset_per_column(
     model_files, tmp_path, name, array, message
 ):
-    def edit(metadata, arrays):
-        set_array(metadata, arrays, name, array(arrays[name]))
-
-    assert_refused(crafted(model_files, tmp_path, "int8", edit), message)
+    assert_array_edit_refused(model_files, tmp_path, "int8", name, array, message)
 
 
 @pytest.mark.parametrize(
@@ -262,10 +266,7 @@ def test_codes_must_be_stored_as_the_quantization_parameter_says(
 def test_fitted_arrays_must_be_finite_floats_of_the_saved_dtype_and_shape(
     model_files, tmp_path, name, array, message
 ):
-    def edit(metadata, arrays):
-        set_array(metadata, arrays, name, array(arrays[name]))
-
-    assert_refused(crafted(model_files, tmp_path, "sif", edit), message)
+    assert_array_edit_refused(model_files, tmp_path, "sif", name, array, message)
 
 
 @pytest.mark.parametrize(
