@@ -12,7 +12,7 @@ Prints markdown tables, medians of REPEATS runs side by side in one process:
 2. The row-length check of a text table beside gensim's own parsing of it, on
    the first 100,000 GloVe rows written as word2vec text.
 3. Saving and loading a rank-25 model of the whole GloVe table (model file)
-   beside pickling it.
+   beside pickling it and ``skops.io`` (``pip install -e ".[test]"``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import gensim
 import numpy as np
+import skops.io
 from gensim.models import KeyedVectors
 
 import sklearn_factorembed
@@ -63,7 +64,7 @@ def _text_rows(folder: Path) -> None:
     path = folder / "glove-100k.txt"
     text.save_word2vec_format(str(path))
     header = _vectors._read_header(path)
-    check = _median_seconds(lambda: _vectors._check_text_rows(path, header))
+    check = _median_seconds(lambda: _vectors._check_text_rows(path, header, str(path)))
     parse = _median_seconds(
         lambda: KeyedVectors.load_word2vec_format(str(path)), repeats=1
     )
@@ -82,10 +83,18 @@ def _model_file(folder: Path) -> None:
     pickled = pickle.dumps(embedding)
     dump = _median_seconds(lambda: pickle.dumps(embedding))
     undump = _median_seconds(lambda: pickle.loads(pickled))
+    skops_path = folder / "model.skops"
+    skops_dump = _median_seconds(lambda: skops.io.dump(embedding, skops_path))
+    trusted = skops.io.get_untrusted_types(file=skops_path)
+    skops_load = _median_seconds(lambda: skops.io.load(skops_path, trusted=trusted))
     print("| format | write s | read s | MB |")
     print("|---|---:|---:|---:|")
     print(f"| model file | {save:.3f} | {load:.3f} | {path.stat().st_size / 1e6:.1f} |")
     print(f"| pickle | {dump:.3f} | {undump:.3f} | {len(pickled) / 1e6:.1f} |")
+    print(
+        f"| skops | {skops_dump:.3f} | {skops_load:.3f} | "
+        f"{skops_path.stat().st_size / 1e6:.1f} |"
+    )
 
 
 def main() -> None:

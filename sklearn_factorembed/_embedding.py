@@ -162,22 +162,31 @@ def _empty_rows(counts) -> int:
 def _picklable(state: dict) -> dict:
     """The estimator's ``state`` as pickles and skops store it: no word-code
     cache (rebuilt when needed, with the table), quantized codes in their
-    stored form, and vocabularies as plain dicts, which any serializer
+    stored form, and vocabularies packed into two arrays
+    (:meth:`Vocabulary.packed`), which any serializer stores compactly and
     rebuilds (skops fills a dict subclass item by item, which a read-only
     :class:`Vocabulary` refuses)."""
     state.pop("_word_codes", None)
     for name in ("vocabulary_", "extra_vocabulary_"):
         if isinstance(state.get(name), Vocabulary):
-            state[name] = dict(state[name])
+            packed = state[name].packed()
+            state[name] = dict(state[name]) if packed is None else packed
     store_quantized(state)
     return state
 
 
 def _unpickled(state: dict) -> dict:
-    """The inverse of :func:`_picklable`."""
+    """The inverse of :func:`_picklable`; pickles of 0.1.0 hold plain dicts."""
     for name in ("vocabulary_", "extra_vocabulary_"):
-        if isinstance(state.get(name), dict):
-            state[name] = Vocabulary(state[name])
+        value = state.get(name)
+        if isinstance(value, tuple):
+            if len(value) != 2:
+                raise ValueError(
+                    f"{name} must be packed as two arrays, got {len(value)} items"
+                )
+            state[name] = Vocabulary.from_packed(*value, name=name)
+        elif isinstance(value, dict):
+            state[name] = Vocabulary(value)
     restore_quantized(state)
     return state
 

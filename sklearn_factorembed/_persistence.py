@@ -138,9 +138,13 @@ def _encode_attribute(name: str, value, arrays: dict[str, np.ndarray]) -> dict:
 def _fitted_attributes(estimator) -> dict:
     # scikit-learn's convention (and check_is_fitted's): fitted state ends in "_".
     # The pickled state, not vars(): an estimator drops there what it derives
-    # (a quantized model's dequantized codes) and rebuilds it in __setstate__.
+    # (a quantized model's dequantized codes) and rebuilds it in __setstate__,
+    # and packs its vocabularies into arrays, which a model file stores as the
+    # list of words.
     return {
-        name: value
+        name: Vocabulary.from_packed(*value, name=name)
+        if isinstance(value, tuple)
+        else value
         for name, value in estimator.__getstate__().items()
         if _FITTED_NAME.fullmatch(name)
     }

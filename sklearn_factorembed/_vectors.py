@@ -102,6 +102,85 @@ class Vocabulary(dict):
             self._fingerprint = fingerprint(list(self), rows)
             return self._fingerprint
 
+    def packed(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The words in row order as two arrays, or None if the rows are not
+        ``0 .. n-1``: their UTF-8 bytes end to end (``uint8``) and the offset
+        where each word starts, then the end (``int64``, ``n + 1`` of them).
+
+        Two numeric arrays are what any serializer stores compactly: skops
+        writes a dict out key by key in its JSON schema, which for the words of
+        a fit takes several times the bytes of the arrays.
+
+        Examples
+        --------
+        >>> data, offsets = Vocabulary({"the": 0, "café": 1}).packed()
+        >>> data.tobytes().decode(), offsets.tolist()
+        ('thecafé', [0, 3, 8])
+        """
+        rows = np.fromiter(self.values(), dtype=np.int64, count=len(self))
+        if not np.array_equal(rows, np.arange(len(self))):
+            return None
+        encoded = [word.encode("utf-8", "surrogatepass") for word in self]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum(
+            np.fromiter(map(len, encoded), np.int64, len(encoded)), out=offsets[1:]
+        )
+        return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+    @classmethod
+    def from_packed(cls, data, offsets, name: str = "vocabulary") -> Vocabulary:
+        """The inverse of :meth:`packed`, checked: a ``ValueError`` naming
+        ``name`` says what is wrong with arrays that :meth:`packed` cannot
+        have made (they may come from a crafted file).
+
+        Examples
+        --------
+        >>> Vocabulary.from_packed(*Vocabulary({"a": 0, "bc": 1}).packed())
+        {'a': 0, 'bc': 1}
+        >>> Vocabulary.from_packed(np.frombuffer(b"aa", np.uint8), np.array([0, 1, 2]))
+        Traceback (most recent call last):
+        ...
+        ValueError: the vocabulary holds the word 'a' twice
+        """
+        if not (
+            isinstance(data, np.ndarray)
+            and isinstance(offsets, np.ndarray)
+            and data.dtype == np.uint8
+            and data.ndim == 1
+            and offsets.dtype == np.int64
+            and offsets.ndim == 1
+        ):
+            raise ValueError(
+                f"the {name} must be packed as a 1-d uint8 array of bytes and a "
+                "1-d int64 array of offsets"
+            )
+        if (
+            len(offsets) == 0
+            or offsets[0] != 0
+            or offsets[-1] != len(data)
+            or np.any(np.diff(offsets) < 0)
+        ):
+            raise ValueError(
+                f"the offsets of the {name} must rise from 0 to the {len(data)} "
+                "bytes of its words"
+            )
+        raw = data.tobytes()
+        try:
+            words = [
+                raw[start:end].decode("utf-8", "surrogatepass")
+                for start, end in zip(
+                    offsets[:-1].tolist(), offsets[1:].tolist(), strict=True
+                )
+            ]
+        except UnicodeDecodeError as error:
+            raise ValueError(f"the {name} is not UTF-8 text ({error})") from None
+        vocabulary = cls(zip(words, range(len(words)), strict=True))
+        if len(vocabulary) != len(words):
+            seen = set()
+            repeated = next(w for w in words if w in seen or seen.add(w))
+            raise ValueError(f"the {name} holds the word {repeated!r} twice")
+        return vocabulary
+
     def _refuse(self, *args, **kwargs):
         raise TypeError(
             "a Vocabulary is read-only (estimators share it); edit dict(vocabulary)"

@@ -856,3 +856,33 @@ def test_fifo_is_refused_without_being_opened(crafted_outcomes, tmp_path):
 def test_folder_is_an_is_a_directory_error(tmp_path):
     with pytest.raises(IsADirectoryError, match="is a folder"):
         FactorizedEmbedding.load(tmp_path)
+
+
+def test_pickles_with_plain_dict_vocabularies_still_load(fitted):
+    state = fitted.__getstate__()
+    assert isinstance(state["vocabulary_"], tuple)  # packed
+    state["vocabulary_"] = dict(fitted.vocabulary_)  # as 0.1.0 pickled it
+    restored = FactorizedEmbedding.__new__(FactorizedEmbedding)
+    restored.__setstate__(state)
+    assert restored.vocabulary_ == fitted.vocabulary_
+    documents = ["w1 w2 w250", "w3"]
+    np.testing.assert_array_equal(
+        restored.transform(documents), fitted.transform(documents)
+    )
+
+
+@pytest.mark.parametrize(
+    "packed, message",
+    [
+        ((np.zeros(2, np.uint8),), "two arrays, got 1"),
+        (
+            (np.frombuffer(b"ab", np.uint8), np.array([0, 5])),
+            "offsets of the vocabulary_",
+        ),
+    ],
+)
+def test_unpickling_refuses_a_crafted_vocabulary(fitted, packed, message):
+    state = fitted.__getstate__()
+    state["vocabulary_"] = packed
+    with pytest.raises(ValueError, match=message):
+        FactorizedEmbedding.__new__(FactorizedEmbedding).__setstate__(state)

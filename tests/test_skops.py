@@ -3,6 +3,8 @@ trust, and ``skops.io.load(..., trusted=...)``."""
 
 from __future__ import annotations
 
+import zipfile
+
 import numpy as np
 import pytest
 import skops.io as sio
@@ -60,3 +62,23 @@ def test_pipeline_round_trips_through_skops_with_identical_predictions(
     np.testing.assert_array_equal(
         loaded.predict(documents), pipeline.predict(documents)
     )
+
+
+def test_skops_schema_does_not_grow_with_the_vocabulary(
+    small_table_path, small_corpus, tmp_path
+):
+    # skops writes a dict out key by key in its JSON schema: the vocabularies
+    # go in as two arrays instead, so the schema of a model keeping every word
+    # of the table is no bigger than that of one keeping the corpus words.
+    schema_sizes = {}
+    for vocabulary in ("corpus", "all"):
+        path = tmp_path / f"{vocabulary}.skops"
+        model = FactorizedEmbedding(small_table_path, rank=8, vocabulary=vocabulary)
+        sio.dump(model.fit(small_corpus), path)
+        with zipfile.ZipFile(path) as archive:
+            schema_sizes[len(model.vocabulary_)] = archive.getinfo(
+                "schema.json"
+            ).file_size
+    (few, few_size), (many, many_size) = sorted(schema_sizes.items())
+    assert many > few + 50
+    assert many_size <= few_size

@@ -854,3 +854,35 @@ def test_whole_table_vocabulary_of_keyed_vectors_is_a_copy(small_keyed_vectors):
     assert vocabulary == small_keyed_vectors.key_to_index
     assert vocabulary is not small_keyed_vectors.key_to_index
     assert vocabulary is not _vectors.load_table(small_keyed_vectors).vocabulary
+
+
+def test_vocabulary_packs_into_two_arrays_and_back():
+    words = ["the", "café", "naïve", "", "日本", "\udcff"]  # a lone surrogate too
+    vocabulary = _vectors.Vocabulary.of_words(words)
+    data, offsets = vocabulary.packed()
+    assert data.dtype == np.uint8 and offsets.dtype == np.int64
+    assert len(offsets) == len(words) + 1
+    restored = _vectors.Vocabulary.from_packed(data, offsets)
+    assert type(restored) is _vectors.Vocabulary
+    assert list(restored.items()) == list(vocabulary.items())
+    # Not in row order: nothing to pack (the caller keeps a dict).
+    assert _vectors.Vocabulary({"a": 1, "b": 0}).packed() is None
+
+
+@pytest.mark.parametrize(
+    "data, offsets, message",
+    [
+        (np.frombuffer(b"ab", np.uint8), np.array([0, 1, 2], np.int32), "int64"),
+        (np.array([97.0]), np.array([0, 1]), "uint8"),
+        (np.frombuffer(b"ab", np.uint8), np.array([[0, 1, 2]]), "1-d"),
+        (np.frombuffer(b"ab", np.uint8), np.array([], np.int64), "rise from 0"),
+        (np.frombuffer(b"ab", np.uint8), np.array([1, 2]), "rise from 0"),
+        (np.frombuffer(b"ab", np.uint8), np.array([0, 3]), "rise from 0 to the 2"),
+        (np.frombuffer(b"ab", np.uint8), np.array([0, 2, 1, 2]), "rise from 0"),
+        (np.frombuffer(b"a\xff", np.uint8), np.array([0, 1, 2]), "not UTF-8"),
+        (np.frombuffer(b"xyxy", np.uint8), np.array([0, 2, 4]), "'xy' twice"),
+    ],
+)
+def test_vocabulary_refuses_packed_arrays_it_cannot_have_made(data, offsets, message):
+    with pytest.raises(ValueError, match=f"vocabulary_.*{message}|{message}"):
+        _vectors.Vocabulary.from_packed(data, offsets, name="vocabulary_")
