@@ -41,7 +41,12 @@ from ._options import (
     SUBSPACES,
     WEIGHTINGS,
 )
-from ._persistence import load_estimator, save_estimator, write_keyed_vectors
+from ._persistence import (
+    fitted_attributes,
+    load_estimator,
+    save_estimator,
+    write_keyed_vectors,
+)
 from ._quantize import StoredArray, restore_quantized, store_quantized
 from ._text import (
     DEFAULT_TOKEN_PATTERN,
@@ -169,14 +174,15 @@ def _picklable(state: dict) -> dict:
     state.pop("_word_codes", None)
     for name in ("vocabulary_", "extra_vocabulary_"):
         if isinstance(state.get(name), Vocabulary):
-            packed = state[name].packed()
-            state[name] = dict(state[name]) if packed is None else packed
+            state[name] = state[name].packed()
     store_quantized(state)
     return state
 
 
-def _unpickled(state: dict) -> dict:
-    """The inverse of :func:`_picklable`; pickles of 0.1.0 hold plain dicts."""
+def _unpickled(estimator_class: type, state: dict) -> dict:
+    """The inverse of :func:`_picklable`, with a fitted state checked as a
+    model file's is (:func:`check_fitted_state`): skops files, which cannot
+    run code, set it through ``__setstate__`` too, and may be crafted."""
     for name in ("vocabulary_", "extra_vocabulary_"):
         value = state.get(name)
         if isinstance(value, tuple):
@@ -185,8 +191,11 @@ def _unpickled(state: dict) -> dict:
                     f"{name} must be packed as two arrays, got {len(value)} items"
                 )
             state[name] = Vocabulary.from_packed(*value, name=name)
-        elif isinstance(value, dict):
-            state[name] = Vocabulary(value)
+    if fitted_attributes(state):
+        params = estimator_class._get_param_names()
+        embedding = estimator_class(**{k: state[k] for k in params if k in state})
+        embedding._validate_params()
+        check_fitted_state(embedding, fitted_attributes(state))
     restore_quantized(state)
     return state
 
@@ -921,7 +930,7 @@ default="sif-weighted"
             If ``path`` is a folder, FIFO, device or socket: it is refused
             without being opened.
         """
-        return load_estimator(path, cls, check_fitted_state)
+        return load_estimator(path, cls)
 
     def export(
         self,
@@ -984,7 +993,13 @@ default="sif-weighted"
         return _picklable(dict(super().__getstate__()))
 
     def __setstate__(self, state):
-        super().__setstate__(_unpickled(dict(state)))
+        try:
+            state = _unpickled(type(self), dict(state))
+        except ValueError as error:
+            raise ValueError(
+                f"cannot restore a fitted {type(self).__name__}: {error}"
+            ) from error
+        super().__setstate__(state)
 
     # The arrays the quantized codes store, documented with the attributes.
     quantized_codes_ = StoredArray()

@@ -135,8 +135,14 @@ def _encode_attribute(name: str, value, arrays: dict[str, np.ndarray]) -> dict:
     return {"kind": "json", "value": _json_value(value, name)}
 
 
+def fitted_attributes(state: dict) -> dict:
+    """The fitted attributes in an estimator's pickled ``state``."""
+    return {
+        name: value for name, value in state.items() if _FITTED_NAME.fullmatch(name)
+    }
+
+
 def _fitted_attributes(estimator) -> dict:
-    # scikit-learn's convention (and check_is_fitted's): fitted state ends in "_".
     # The pickled state, not vars(): an estimator drops there what it derives
     # (a quantized model's dequantized codes) and rebuilds it in __setstate__,
     # and packs its vocabularies into arrays, which a model file stores as the
@@ -145,8 +151,7 @@ def _fitted_attributes(estimator) -> dict:
         name: Vocabulary.from_packed(*value, name=name)
         if isinstance(value, tuple)
         else value
-        for name, value in estimator.__getstate__().items()
-        if _FITTED_NAME.fullmatch(name)
+        for name, value in fitted_attributes(estimator.__getstate__()).items()
     }
 
 
@@ -637,32 +642,19 @@ def read_model(path: str | os.PathLike) -> tuple[dict, dict, dict]:
     return metadata, params, attributes
 
 
-def load_estimator(
-    path: str | os.PathLike,
-    estimator_class: type,
-    check: Callable[[object, dict], None] | None = None,
-):
+def load_estimator(path: str | os.PathLike, estimator_class: type):
     """Rebuild an estimator of ``estimator_class`` saved by :func:`save_estimator`.
 
-    Parameters are validated as ``fit`` would; fitted attributes are set as
-    saved, once ``check`` accepts them.
-
-    Parameters
-    ----------
-    path : str or path-like
-    estimator_class : type
-    check : callable, default=None
-        The estimator's own validation of its fitted state, called as
-        ``check(estimator, attributes)`` with the estimator built from the saved
-        parameters and the decoded attributes, before they are set; it raises
-        a ValueError saying what is wrong, which becomes the file's error.
+    Parameters are validated as ``fit`` would; the fitted attributes are set
+    through ``__setstate__``, which checks them as it does a pickle's
+    (``FactorizedEmbedding`` runs :func:`._validation.check_fitted_state`).
 
     Raises
     ------
     ValueError
         If the file is invalid (see :func:`read_model`), holds another class,
         holds parameters ``estimator_class`` does not accept, or fitted
-        attributes ``check`` refuses.
+        attributes its ``__setstate__`` refuses.
     """
     path = Path(path)
     metadata, params, attributes = read_model(path)
@@ -681,14 +673,13 @@ def load_estimator(
             f"({error}); it was saved by sklearn-factorembed "
             f"{metadata.get('library_version')}",
         ) from None
-    if check is not None:
-        try:
-            check(estimator, attributes)
-        except ValueError as error:
-            raise _invalid_file(path, str(error)) from None
     state = estimator.__getstate__()
     state.update(attributes)
-    estimator.__setstate__(state)
+    try:
+        estimator.__setstate__(state)
+    except ValueError as error:
+        # What the state's check found, without the "cannot restore" around it.
+        raise _invalid_file(path, str(error.__cause__ or error)) from None
     return estimator
 
 

@@ -3,7 +3,8 @@
 A model file's checksum proves only that it was not damaged by accident: a file
 written by hand, or edited and its checksum recomputed, passes it. So the
 fitted state is checked before it is set (:func:`check_fitted_state`, which
-``FactorizedEmbedding.load`` hands to :func:`._persistence.load_estimator`):
+``FactorizedEmbedding.__setstate__`` runs on what ``load``, pickle and skops
+hand it; skops files cannot run code, but may be crafted too):
 every attribute that ``transform`` and the other methods read is present, of
 the expected type, dtype and shape, consistent with the others and with the
 parameters, and within the values a fit produces; the vocabulary's words, the

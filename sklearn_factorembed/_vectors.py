@@ -102,10 +102,10 @@ class Vocabulary(dict):
             self._fingerprint = fingerprint(list(self), rows)
             return self._fingerprint
 
-    def packed(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """The words in row order as two arrays, or None if the rows are not
-        ``0 .. n-1``: their UTF-8 bytes end to end (``uint8``) and the offset
-        where each word starts, then the end (``int64``, ``n + 1`` of them).
+    def packed(self) -> tuple[np.ndarray, np.ndarray]:
+        """The words, whose rows must be ``0 .. n-1`` in order, as two arrays:
+        their UTF-8 bytes end to end (``uint8``) and the offset where each
+        word starts, then the end (``int64``, ``n + 1`` of them).
 
         Two numeric arrays are what any serializer stores compactly: skops
         writes a dict out key by key in its JSON schema, which for the words of
@@ -119,7 +119,7 @@ class Vocabulary(dict):
         """
         rows = np.fromiter(self.values(), dtype=np.int64, count=len(self))
         if not np.array_equal(rows, np.arange(len(self))):
-            return None
+            raise ValueError("only a vocabulary of the rows 0 .. n-1 in order packs")
         encoded = [word.encode("utf-8", "surrogatepass") for word in self]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum(

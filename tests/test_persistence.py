@@ -858,17 +858,16 @@ def test_folder_is_an_is_a_directory_error(tmp_path):
         FactorizedEmbedding.load(tmp_path)
 
 
-def test_pickles_with_plain_dict_vocabularies_still_load(fitted):
+def test_unpickling_checks_the_fitted_state_as_loading_a_model_file_does(fitted):
     state = fitted.__getstate__()
-    assert isinstance(state["vocabulary_"], tuple)  # packed
-    state["vocabulary_"] = dict(fitted.vocabulary_)  # as 0.1.0 pickled it
-    restored = FactorizedEmbedding.__new__(FactorizedEmbedding)
-    restored.__setstate__(state)
-    assert restored.vocabulary_ == fitted.vocabulary_
-    documents = ["w1 w2 w250", "w3"]
-    np.testing.assert_array_equal(
-        restored.transform(documents), fitted.transform(documents)
-    )
+    state["embedding_"] = state["embedding_"][:2]  # rows for two words only
+    with pytest.raises(ValueError, match=r"cannot restore a fitted .*embedding_ has"):
+        FactorizedEmbedding.__new__(FactorizedEmbedding).__setstate__(state)
+    # A vocabulary as a dict (no rows to trust) is refused, not converted.
+    state = fitted.__getstate__()
+    state["vocabulary_"] = dict(fitted.vocabulary_)
+    with pytest.raises(ValueError, match="vocabulary_ is a dict, not a vocabulary"):
+        FactorizedEmbedding.__new__(FactorizedEmbedding).__setstate__(state)
 
 
 @pytest.mark.parametrize(

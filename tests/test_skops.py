@@ -3,6 +3,7 @@ trust, and ``skops.io.load(..., trusted=...)``."""
 
 from __future__ import annotations
 
+import io
 import zipfile
 
 import numpy as np
@@ -82,3 +83,29 @@ def test_skops_schema_does_not_grow_with_the_vocabulary(
     (few, few_size), (many, many_size) = sorted(schema_sizes.items())
     assert many > few + 50
     assert many_size <= few_size
+
+
+def test_skops_refuses_a_crafted_model(
+    small_table_path, small_corpus, small_labels, tmp_path
+):
+    # skops cannot run code, but the arrays it sets are the file's: a model
+    # whose codes stop short of its vocabulary is refused at load, as a model
+    # file would be, not left to index past the codes in transform.
+    path = tmp_path / "pipeline.skops"
+    pipeline = _dumped_pipeline(
+        small_table_path, small_corpus, small_labels, None, path
+    )
+    embedding = pipeline[0].embedding_
+    crafted = tmp_path / "crafted.skops"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(crafted, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith(".npy"):
+                array = np.load(io.BytesIO(data))
+                if array.shape == embedding.shape and np.array_equal(array, embedding):
+                    buffer = io.BytesIO()
+                    np.save(buffer, array[:3])
+                    data = buffer.getvalue()
+            target.writestr(info, data)
+    with pytest.raises(ValueError, match="cannot restore a fitted .*embedding_ has"):
+        sio.load(crafted, trusted=UNTRUSTED_TYPES)

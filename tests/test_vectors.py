@@ -865,8 +865,8 @@ def test_vocabulary_packs_into_two_arrays_and_back():
     restored = _vectors.Vocabulary.from_packed(data, offsets)
     assert type(restored) is _vectors.Vocabulary
     assert list(restored.items()) == list(vocabulary.items())
-    # Not in row order: nothing to pack (the caller keeps a dict).
-    assert _vectors.Vocabulary({"a": 1, "b": 0}).packed() is None
+    with pytest.raises(ValueError, match="rows 0 .. n-1 in order"):
+        _vectors.Vocabulary({"a": 1, "b": 0}).packed()
 
 
 @pytest.mark.parametrize(
