@@ -182,20 +182,26 @@ def _picklable(state: dict) -> dict:
 def _unpickled(estimator_class: type, state: dict) -> dict:
     """The inverse of :func:`_picklable`, with a fitted state checked as a
     model file's is (:func:`check_fitted_state`): skops files, which cannot
-    run code, set it through ``__setstate__`` too, and may be crafted."""
-    for name in ("vocabulary_", "extra_vocabulary_"):
-        value = state.get(name)
-        if isinstance(value, tuple):
-            if len(value) != 2:
-                raise ValueError(
-                    f"{name} must be packed as two arrays, got {len(value)} items"
-                )
-            state[name] = Vocabulary.from_packed(*value, name=name)
-    if fitted_attributes(state):
-        params = estimator_class._get_param_names()
-        embedding = estimator_class(**{k: state[k] for k in params if k in state})
-        embedding._validate_params()
-        check_fitted_state(embedding, fitted_attributes(state))
+    run code, set it through ``__setstate__`` too, and may be crafted. What
+    the check finds is the cause of the ``ValueError`` raised."""
+    try:
+        for name in ("vocabulary_", "extra_vocabulary_"):
+            value = state.get(name)
+            if isinstance(value, tuple):
+                if len(value) != 2:
+                    raise ValueError(
+                        f"{name} must be packed as two arrays, got {len(value)} items"
+                    )
+                state[name] = Vocabulary.from_packed(*value, name=name)
+        if fitted_attributes(state):
+            params = estimator_class._get_param_names()
+            embedding = estimator_class(**{k: state[k] for k in params if k in state})
+            embedding._validate_params()
+            check_fitted_state(embedding, fitted_attributes(state))
+    except ValueError as error:
+        raise ValueError(
+            f"cannot restore a fitted {estimator_class.__name__}: {error}"
+        ) from error
     restore_quantized(state)
     return state
 
@@ -938,8 +944,9 @@ default="sif-weighted"
         *,
         format: str = "word2vec",
         space: str = "codes",
+        words=None,
     ) -> None:
-        """Write the kept words' vectors in a format other tools read.
+        """Write words' vectors in a format other tools read.
 
         Parameters
         ----------
@@ -952,7 +959,10 @@ default="sif-weighted"
             whose ``encode`` is ``transform`` with ``pooling="mean"`` (README).
         space : {"codes", "reconstructed"}, default="codes"
             The ``rank_``-dim codes (:meth:`to_keyedvectors`), or their
-            ``d``-dim reconstructions ``embedding_ @ components_ + mean_``.
+            ``d``-dim reconstructions ``codes @ components_ + mean_``.
+        words : iterable of str, default=None
+            As :meth:`to_keyedvectors` takes them: None for ``vocabulary_``,
+            or any words the model encodes (e.g. the table's first ``n``).
 
         Examples
         --------
@@ -960,17 +970,19 @@ default="sif-weighted"
         >>> from gensim.models import KeyedVectors
         >>> embedding = FactorizedEmbedding(rank=4).fit(["a good film", "a bad one"])
         >>> path = os.path.join(tempfile.mkdtemp(), "codes.txt")
-        >>> embedding.export(path)
-        >>> KeyedVectors.load_word2vec_format(path).vector_size
-        4
+        >>> embedding.export(path, words=["a", "good", "great", "film"])
+        >>> exported = KeyedVectors.load_word2vec_format(path)
+        >>> exported.vector_size, exported.index_to_key
+        (4, ['a', 'good', 'great', 'film'])
         """
-        check_is_fitted(self)
         if space not in SPACES:
             raise ValueError(f"space={space!r} is not one of {SPACES}")
-        vectors = self.embedding_
+        keyed_vectors = self.to_keyedvectors(words)
         if space == "reconstructed":
-            vectors = self.inverse_transform(vectors)
-        keyed_vectors = _keyed_vectors(list(self.vocabulary_), vectors)
+            keyed_vectors = _keyed_vectors(
+                keyed_vectors.index_to_key,
+                self.inverse_transform(keyed_vectors.vectors),
+            )
         analyzer = self.build_analyzer()
         write_keyed_vectors(keyed_vectors, path, format=format, analyzer=analyzer)
 
@@ -993,13 +1005,7 @@ default="sif-weighted"
         return _picklable(dict(super().__getstate__()))
 
     def __setstate__(self, state):
-        try:
-            state = _unpickled(type(self), dict(state))
-        except ValueError as error:
-            raise ValueError(
-                f"cannot restore a fitted {type(self).__name__}: {error}"
-            ) from error
-        super().__setstate__(state)
+        super().__setstate__(_unpickled(type(self), dict(state)))
 
     # The arrays the quantized codes store, documented with the attributes.
     quantized_codes_ = StoredArray()

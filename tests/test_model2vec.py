@@ -224,6 +224,20 @@ def test_example_documents_encode_as_transform(table_path, tmp_path):
     assert (np.abs(embedding.transform(documents)).max(axis=1) > 0).all()
 
 
+def test_export_of_table_words_encodes_words_the_fit_documents_lacked(
+    table_path, tmp_path
+):
+    embedding = FactorizedEmbedding(table_path, rank=4, pooling="mean")
+    embedding.fit(["a good film", "is it good"])
+    documents = ["the café film", "naïve, don't", "the"]
+    assert not set(" ".join(documents).split()) <= set(embedding.vocabulary_)
+    embedding.export(tmp_path / "model2vec", format="model2vec", words=WORDS)
+    static_model = model2vec.StaticModel.from_pretrained(tmp_path / "model2vec")
+    np.testing.assert_allclose(
+        static_model.encode(documents), embedding.transform(documents), atol=1e-6
+    )
+
+
 def test_long_documents_are_not_truncated(exported):
     embedding, static_model = exported
     # Truncated at model2vec's default of 512 tokens, it would be "film" alone.
@@ -279,7 +293,7 @@ def test_a_tokenizer_callable_cannot_be_exported(table_path, tmp_path):
         table_path, rank=2, vocabulary="all", tokenizer=str.split
     ).fit()
     with pytest.raises(ValueError, match="tokenizer callable"):
-        embedding.export(tmp_path / "model2vec", format="model2vec")
+        embedding.export(tmp_path / "model2vec", format="model2vec", words=WORDS)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -288,7 +302,7 @@ def test_a_refused_pattern_writes_nothing(table_path, tmp_path):
         table_path, rank=2, vocabulary="all", token_pattern=r"(?i)\w+"
     ).fit()
     with pytest.raises(ValueError, match="case-insensitive"):
-        embedding.export(tmp_path / "model2vec", format="model2vec")
+        embedding.export(tmp_path / "model2vec", format="model2vec", words=WORDS)
     assert list(tmp_path.iterdir()) == []
 
 

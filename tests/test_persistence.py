@@ -538,6 +538,23 @@ def test_export_rejects_words_the_word2vec_format_cannot_hold(
     assert KeyedVectors.load(str(tmp_path / "codes.kv")).index_to_key[0] == "new york"
 
 
+@pytest.mark.parametrize("space", ["codes", "reconstructed"])
+def test_export_of_chosen_words_holds_words_the_fit_documents_lacked(
+    fitted, tmp_path, space
+):
+    unseen = [f"w{i}" for i in range(250, 300) if f"w{i}" not in fitted.vocabulary_]
+    kept = list(fitted.vocabulary_)[:3]
+    words = [*unseen[:4], *kept, "not-a-word", unseen[0]]
+    fitted.export(tmp_path / "codes.txt", words=words, space=space)
+    loaded = KeyedVectors.load_word2vec_format(str(tmp_path / "codes.txt"))
+    # In the given order, once each, without the word no table holds.
+    assert loaded.index_to_key == [*unseen[:4], *kept]
+    expected = fitted.transform_words(loaded.index_to_key)
+    if space == "reconstructed":
+        expected = fitted.inverse_transform(expected)
+    np.testing.assert_allclose(loaded.vectors, expected, rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [({"format": "npy"}, "format='npy'"), ({"space": "raw"}, "space='raw'")],
