@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sklearn_factorembed import _vectors, load_vectors
 
@@ -854,6 +856,14 @@ def test_whole_table_vocabulary_of_keyed_vectors_is_a_copy(small_keyed_vectors):
     assert vocabulary == small_keyed_vectors.key_to_index
     assert vocabulary is not small_keyed_vectors.key_to_index
     assert vocabulary is not _vectors.load_table(small_keyed_vectors).vocabulary
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(st.text(), unique=True, max_size=30))
+def test_any_words_pack_and_unpack_to_the_same_vocabulary(words):
+    vocabulary = _vectors.Vocabulary.of_words(words)
+    restored = _vectors.Vocabulary.from_packed(*vocabulary.packed())
+    assert list(restored.items()) == list(vocabulary.items())
 
 
 def test_vocabulary_packs_into_two_arrays_and_back():
