@@ -164,18 +164,24 @@ def _empty_rows(counts) -> int:
     return int(np.count_nonzero(np.diff(counts.indptr) == 0))
 
 
+def _stored(state: dict) -> dict:
+    """The estimator's ``state`` as pickles and model files store it: no
+    word-code cache (rebuilt when needed, with the table) and quantized codes
+    in their stored form."""
+    state.pop("_word_codes", None)
+    store_quantized(state)
+    return state
+
+
 def _picklable(state: dict) -> dict:
-    """The estimator's ``state`` as pickles and skops store it: no word-code
-    cache (rebuilt when needed, with the table), quantized codes in their
-    stored form, and vocabularies packed into two arrays
+    """:func:`_stored`, with the vocabularies packed into two arrays
     (:meth:`Vocabulary.packed`), which any serializer stores compactly and
     rebuilds (skops fills a dict subclass item by item, which a read-only
     :class:`Vocabulary` refuses)."""
-    state.pop("_word_codes", None)
+    state = _stored(state)
     for name in ("vocabulary_", "extra_vocabulary_"):
         if isinstance(state.get(name), Vocabulary):
             state[name] = state[name].packed()
-    store_quantized(state)
     return state
 
 
@@ -193,11 +199,12 @@ def _unpickled(estimator_class: type, state: dict) -> dict:
                         f"{name} must be packed as two arrays, got {len(value)} items"
                     )
                 state[name] = Vocabulary.from_packed(*value, name=name)
-        if fitted_attributes(state):
+        attributes = fitted_attributes(state)
+        if attributes:
             params = estimator_class._get_param_names()
             embedding = estimator_class(**{k: state[k] for k in params if k in state})
             embedding._validate_params()
-            check_fitted_state(embedding, fitted_attributes(state))
+            check_fitted_state(embedding, attributes)
     except ValueError as error:
         raise ValueError(
             f"cannot restore a fitted {estimator_class.__name__}: {error}"
@@ -907,7 +914,7 @@ default="sif-weighted"
         extra = dict.fromkeys(EXTRA_ATTRIBUTES)
         if extra_words > 0:
             extra = self._words().extra_attributes(extra_words)
-        save_estimator(self, path, extra)
+        save_estimator(self, path, fitted_attributes(_stored(dict(vars(self)))) | extra)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FactorizedEmbedding:

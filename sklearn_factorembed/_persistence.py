@@ -43,7 +43,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._files import replace_atomically, special_file_kind
 from ._model2vec import write_model2vec
 from ._options import EXPORT_FORMATS
-from ._vectors import Vocabulary
+from ._vectors import Vocabulary, in_row_order
 from ._version import __version__
 
 FORMAT_NAME = "sklearn-factorembed-model"
@@ -117,8 +117,7 @@ def _is_vocabulary(value) -> bool:
     # hold millions of words.
     if set(map(type, value)) != {str} or set(map(type, value.values())) != {int}:
         return False
-    rows = np.fromiter(value.values(), dtype=np.int64, count=len(value))
-    return bool(np.array_equal(rows, np.arange(len(value))))
+    return in_row_order(value)
 
 
 def _encode_attribute(name: str, value, arrays: dict[str, np.ndarray]) -> dict:
@@ -142,19 +141,6 @@ def fitted_attributes(state: dict) -> dict:
     }
 
 
-def _fitted_attributes(estimator) -> dict:
-    # The pickled state, not vars(): an estimator drops there what it derives
-    # (a quantized model's dequantized codes) and rebuilds it in __setstate__,
-    # and packs its vocabularies into arrays, which a model file stores as the
-    # list of words.
-    return {
-        name: Vocabulary.from_packed(*value, name=name)
-        if isinstance(value, tuple)
-        else value
-        for name, value in fitted_attributes(estimator.__getstate__()).items()
-    }
-
-
 def _canonical_json(metadata: dict) -> bytes:
     return json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode()
 
@@ -168,23 +154,20 @@ def _checksum(metadata: dict, arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def save_estimator(
-    estimator, path: str | os.PathLike, extra_attributes: dict | None = None
-) -> None:
+def save_estimator(estimator, path: str | os.PathLike, attributes: dict) -> None:
     """Write a fitted estimator's parameters and fitted state to ``path``.
 
     Parameters
     ----------
     estimator : fitted scikit-learn estimator
-        Its parameters must be numbers, strings, paths, dtypes or lists of them,
-        and its fitted attributes numeric arrays, numbers, strings, or dicts and
-        lists of them.
+        Its parameters must be numbers, strings, paths, dtypes or lists of them.
     path : str or path-like
         The file to write, replaced atomically if it exists; its folder must
         exist.
-    extra_attributes : dict, default=None
-        More attributes to store as fitted ones (names ending in ``_``), or to
-        store instead of the estimator's own.
+    attributes : dict
+        The fitted attributes to store (names ending in ``_``), as the
+        estimator's ``__setstate__`` takes them back: numeric arrays, numbers,
+        strings, vocabularies, or dicts and lists of them.
 
     Raises
     ------
@@ -202,9 +185,7 @@ def save_estimator(
     arrays: dict[str, np.ndarray] = {}
     attributes = {
         name: _encode_attribute(name, value, arrays)
-        for name, value in (
-            _fitted_attributes(estimator) | (extra_attributes or {})
-        ).items()
+        for name, value in attributes.items()
     }
     metadata = {
         "format": FORMAT_NAME,

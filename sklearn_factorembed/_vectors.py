@@ -61,6 +61,18 @@ GENSIM_DATA_MODELS = (
 )
 
 
+def in_row_order(mapping: dict) -> bool:
+    """Whether the values of ``mapping`` (ints) are the rows ``0 .. n-1``, in order.
+
+    Examples
+    --------
+    >>> in_row_order({"the": 0, "cat": 1}), in_row_order({"the": 1, "cat": 0})
+    (True, False)
+    """
+    rows = np.fromiter(mapping.values(), dtype=np.int64, count=len(mapping))
+    return bool(np.array_equal(rows, np.arange(len(mapping))))
+
+
 class Vocabulary(dict):
     """A word -> row mapping that refuses changes, so that it can be shared.
 
@@ -117,8 +129,7 @@ class Vocabulary(dict):
         >>> data.tobytes().decode(), offsets.tolist()
         ('thecafé', [0, 3, 8])
         """
-        rows = np.fromiter(self.values(), dtype=np.int64, count=len(self))
-        if not np.array_equal(rows, np.arange(len(self))):
+        if not in_row_order(self):
             raise ValueError("only a vocabulary of the rows 0 .. n-1 in order packs")
         encoded = [word.encode("utf-8", "surrogatepass") for word in self]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
