@@ -245,6 +245,9 @@ def tuning_benchmark(reviews, repeats: int) -> None:
                 "tuned (supervised='tune')": FactorizedEmbedding(
                     rank=rank, supervised="tune"
                 ),
+                "tuned by Adam (tune_solver='adam')": FactorizedEmbedding(
+                    rank=rank, supervised="tune", tune_solver="adam", random_state=0
+                ),
             }
             rows = [
                 (

