@@ -61,7 +61,12 @@ from ._text import (
 )
 from ._validation import check_fitted_state
 from ._vectors import DEFAULT_VECTORS, Vocabulary, is_keyed_vectors, load_table
-from ._words import EXTRA_ATTRIBUTES, WordCodes, warn_of_empty_documents
+from ._words import (
+    EXTRA_ATTRIBUTES,
+    SubwordVocabulary,
+    WordCodes,
+    warn_of_empty_documents,
+)
 
 if TYPE_CHECKING:
     from gensim.models import KeyedVectors
@@ -634,9 +639,17 @@ default="sif-weighted"
             tokenizer=self.tokenizer,
         )
 
-    def _fit(self, X, y=None, *, partial: bool = False) -> DocumentCounts | None:
+    def _fit(
+        self,
+        X,
+        y=None,
+        *,
+        partial: bool = False,
+        others: SubwordVocabulary | None = None,
+    ) -> DocumentCounts | None:
         """Count ``X`` and fit from its statistics (added to the earlier ones
-        with ``partial``); return its counts over the table's words."""
+        with ``partial``); return its counts over the table's words, then over
+        ``others`` (see :func:`count_corpus`)."""
         if self.supervised and partial:
             raise ValueError(
                 f"partial_fit does not support supervised={self.supervised!r}: it "
@@ -655,6 +668,7 @@ default="sif-weighted"
                 self.build_analyzer(),
                 load_table(self.vectors).lookup,
                 self.batch_size,
+                others=others,
             )
         if self.supervised:
             labels = _check_labels(y, statistics.n_documents, self.supervised)
@@ -729,23 +743,27 @@ default="sif-weighted"
         -------
         ndarray of shape (n_documents, rank_)
         """
-        if X is not None and load_table(self.vectors).subwords is not None:
-            X = check_documents(X)  # read twice: the fit counts table words only
-            return self.fit(X, y).transform(X)
-        documents = self._fit(X, y)
+        # With n-grams, the tokens outside the table are counted too: the
+        # model encodes them, and the fit reads the table's columns only.
+        others = SubwordVocabulary.of_table(load_table(self.vectors))
+        documents = self._fit(X, y, others=others)
         if documents is None:
             raise ValueError("fit_transform needs documents; X is None")
-        words = self._words()
+        words = self._words(others)
         codes = self._pool(words, words.over_lookup(documents.matrix))
         warn_of_empty_documents(_empty_rows(documents.matrix), len(codes), self.vectors)
         return codes
 
-    def _words(self) -> WordCodes:
+    def _words(self, counted: SubwordVocabulary | None = None) -> WordCodes:
         """The codes of every word this model can encode (built once, and again
-        once full); a call keeps the one it started with."""
+        once full); a call keeps the one it started with. ``counted``: the
+        n-gram words the fit documents were counted over, which a new one
+        keeps in their columns."""
         words = getattr(self, "_word_codes", None)
         if words is None or words.is_full:
-            words = self._word_codes = WordCodes.of_model(self, self._quantized)
+            words = self._word_codes = WordCodes.of_model(
+                self, self._quantized, counted
+            )
         return words
 
     def _pool(self, words: WordCodes, counts) -> np.ndarray:
