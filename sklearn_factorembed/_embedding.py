@@ -42,12 +42,11 @@ from ._options import (
     WEIGHTINGS,
 )
 from ._persistence import (
-    fitted_attributes,
+    FittedStateMixin,
     load_estimator,
     save_estimator,
     write_keyed_vectors,
 )
-from ._quantize import StoredArray, restore_quantized, store_quantized
 from ._text import (
     DEFAULT_TOKEN_PATTERN,
     Analyzer,
@@ -59,9 +58,13 @@ from ._text import (
     count_tokens,
     document_batches,
 )
-from ._validation import check_fitted_state
-from ._vectors import DEFAULT_VECTORS, Vocabulary, is_keyed_vectors, load_table
-from ._words import EXTRA_ATTRIBUTES, WordCodes, warn_of_empty_documents
+from ._vectors import DEFAULT_VECTORS, is_keyed_vectors, load_table
+from ._words import (
+    EXTRA_ATTRIBUTES,
+    SubwordVocabulary,
+    WordCodes,
+    warn_of_empty_documents,
+)
 
 if TYPE_CHECKING:
     from gensim.models import KeyedVectors
@@ -164,55 +167,6 @@ def _empty_rows(counts) -> int:
     return int(np.count_nonzero(np.diff(counts.indptr) == 0))
 
 
-def _stored(state: dict) -> dict:
-    """The estimator's ``state`` as pickles and model files store it: no
-    word-code cache (rebuilt when needed, with the table) and quantized codes
-    in their stored form."""
-    state.pop("_word_codes", None)
-    store_quantized(state)
-    return state
-
-
-def _picklable(state: dict) -> dict:
-    """:func:`_stored`, with the vocabularies packed into two arrays
-    (:meth:`Vocabulary.packed`), which any serializer stores compactly and
-    rebuilds (skops fills a dict subclass item by item, which a read-only
-    :class:`Vocabulary` refuses)."""
-    state = _stored(state)
-    for name in ("vocabulary_", "extra_vocabulary_"):
-        if isinstance(state.get(name), Vocabulary):
-            state[name] = state[name].packed()
-    return state
-
-
-def _unpickled(estimator_class: type, state: dict) -> dict:
-    """The inverse of :func:`_picklable`, with a fitted state checked as a
-    model file's is (:func:`check_fitted_state`): skops files, which cannot
-    run code, set it through ``__setstate__`` too, and may be crafted. What
-    the check finds is the cause of the ``ValueError`` raised."""
-    try:
-        for name in ("vocabulary_", "extra_vocabulary_"):
-            value = state.get(name)
-            if isinstance(value, tuple):
-                if len(value) != 2:
-                    raise ValueError(
-                        f"{name} must be packed as two arrays, got {len(value)} items"
-                    )
-                state[name] = Vocabulary.from_packed(*value, name=name)
-        attributes = fitted_attributes(state)
-        if attributes:
-            params = estimator_class._get_param_names()
-            embedding = estimator_class(**{k: state[k] for k in params if k in state})
-            embedding._validate_params()
-            check_fitted_state(embedding, attributes)
-    except ValueError as error:
-        raise ValueError(
-            f"cannot restore a fitted {estimator_class.__name__}: {error}"
-        ) from error
-    restore_quantized(state)
-    return state
-
-
 def _check_labels(y, n_documents: int, supervised=True) -> np.ndarray:
     """``y`` as a 1-d array of class labels, one per document, or a ValueError
     naming y: the discriminants need at least two classes, and more documents
@@ -261,7 +215,7 @@ def _check_labels(y, n_documents: int, supervised=True) -> np.ndarray:
 
 
 class FactorizedEmbedding(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    FittedStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Turn documents into pooled codes of a low-rank factorized word-vector table.
 
@@ -652,9 +606,17 @@ default="sif-weighted"
             tokenizer=self.tokenizer,
         )
 
-    def _fit(self, X, y=None, *, partial: bool = False) -> DocumentCounts | None:
+    def _fit(
+        self,
+        X,
+        y=None,
+        *,
+        partial: bool = False,
+        others: SubwordVocabulary | None = None,
+    ) -> DocumentCounts | None:
         """Count ``X`` and fit from its statistics (added to the earlier ones
-        with ``partial``); return its counts over the table's words."""
+        with ``partial``); return its counts over the table's words, then over
+        ``others`` (see :func:`count_corpus`)."""
         if self.supervised and partial:
             raise ValueError(
                 f"partial_fit does not support supervised={self.supervised!r}: it "
@@ -673,6 +635,7 @@ default="sif-weighted"
                 self.build_analyzer(),
                 load_table(self.vectors).lookup,
                 self.batch_size,
+                others=others,
             )
         if self.supervised:
             labels = _check_labels(y, statistics.n_documents, self.supervised)
@@ -747,23 +710,27 @@ default="sif-weighted"
         -------
         ndarray of shape (n_documents, rank_)
         """
-        if X is not None and load_table(self.vectors).subwords is not None:
-            X = check_documents(X)  # read twice: the fit counts table words only
-            return self.fit(X, y).transform(X)
-        documents = self._fit(X, y)
+        # With n-grams, the tokens outside the table are counted too: the
+        # model encodes them, and the fit reads the table's columns only.
+        others = SubwordVocabulary.of_table(load_table(self.vectors))
+        documents = self._fit(X, y, others=others)
         if documents is None:
             raise ValueError("fit_transform needs documents; X is None")
-        words = self._words()
+        words = self._words(others)
         codes = self._pool(words, words.over_lookup(documents.matrix))
         warn_of_empty_documents(_empty_rows(documents.matrix), len(codes), self.vectors)
         return codes
 
-    def _words(self) -> WordCodes:
+    def _words(self, counted: SubwordVocabulary | None = None) -> WordCodes:
         """The codes of every word this model can encode (built once, and again
-        once full); a call keeps the one it started with."""
+        once full); a call keeps the one it started with. ``counted``: the
+        n-gram words the fit documents were counted over, which a new one
+        keeps in their columns."""
         words = getattr(self, "_word_codes", None)
         if words is None or words.is_full:
-            words = self._word_codes = WordCodes.of_model(self, self._quantized)
+            words = self._word_codes = WordCodes.of_model(
+                self, self._quantized, counted
+            )
         return words
 
     def _pool(self, words: WordCodes, counts) -> np.ndarray:
@@ -932,7 +899,7 @@ default="sif-weighted"
         extra = dict.fromkeys(EXTRA_ATTRIBUTES)
         if extra_words > 0:
             extra = self._words().extra_attributes(extra_words)
-        save_estimator(self, path, fitted_attributes(_stored(dict(vars(self)))) | extra)
+        save_estimator(self, path, self._stored_attributes() | extra)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FactorizedEmbedding:
@@ -1010,33 +977,6 @@ default="sif-weighted"
             )
         analyzer = self.build_analyzer()
         write_keyed_vectors(keyed_vectors, path, format=format, analyzer=analyzer)
-
-    @property
-    def nbytes_(self) -> int:
-        """Bytes of all the fitted arrays as pickled, the word codes in their
-        stored (quantized) form."""
-        check_is_fitted(self)
-        return sum(
-            value.nbytes
-            for name, value in self.__getstate__().items()
-            if name.endswith("_") and isinstance(value, np.ndarray)
-        )
-
-    # With quantization, ``embedding_`` is derived: pickles and model files
-    # carry the stored codes of the quantized-codes object instead, under their
-    # public names, and it is rebuilt from them when unpickled.
-    def __getstate__(self):
-        # A copy: BaseEstimator may return the instance's own __dict__.
-        return _picklable(dict(super().__getstate__()))
-
-    def __setstate__(self, state):
-        super().__setstate__(_unpickled(type(self), dict(state)))
-
-    # The arrays the quantized codes store, documented with the attributes.
-    quantized_codes_ = StoredArray()
-    code_scales_ = StoredArray()
-    code_offsets_ = StoredArray()
-    codebooks_ = StoredArray()
 
     @property
     def _n_features_out(self):

@@ -7,9 +7,12 @@ its vocabulary (the words in row order) and a SHA-256 checksum of all of it.
 Nothing in the file is a pickle, so loading a file from an untrusted source can
 fail but cannot execute code.
 
-The module knows nothing about any estimator class: it saves every attribute
-whose name ends in ``_`` (the scikit-learn convention for fitted state), so
-fitted attributes added later are saved without changes here.
+The file format knows nothing about any estimator class: it saves every
+attribute whose name ends in ``_`` (the scikit-learn convention for fitted
+state), so fitted attributes added later are saved without changes here.
+Pickles and skops files carry the same fitted state, through the
+``__getstate__`` and ``__setstate__`` of :class:`FittedStateMixin`, and it is
+checked when set as a model file's is.
 
 Files are written atomically (see :func:`._files.replace_atomically`), so a
 crash mid-write leaves any earlier file intact.
@@ -43,6 +46,8 @@ from sklearn.utils.validation import check_is_fitted
 from ._files import replace_atomically, special_file_kind
 from ._model2vec import write_model2vec
 from ._options import EXPORT_FORMATS
+from ._quantize import StoredArray, restore_quantized, store_quantized
+from ._validation import check_fitted_state
 from ._vectors import Vocabulary, in_row_order
 from ._version import __version__
 
@@ -662,6 +667,101 @@ def load_estimator(path: str | os.PathLike, estimator_class: type):
         # What the state's check found, without the "cannot restore" around it.
         raise _invalid_file(path, str(error.__cause__ or error)) from None
     return estimator
+
+
+# -- pickles and skops files -----------------------------------------------------
+
+
+def _stored(state: dict) -> dict:
+    """The estimator's ``state`` as pickles and model files store it: no
+    word-code cache (rebuilt when needed, with the table) and quantized codes
+    in their stored form."""
+    state.pop("_word_codes", None)
+    store_quantized(state)
+    return state
+
+
+def _picklable(state: dict) -> dict:
+    """:func:`_stored`, with the vocabularies packed into two arrays
+    (:meth:`Vocabulary.packed`), which any serializer stores compactly and
+    rebuilds (skops fills a dict subclass item by item, which a read-only
+    :class:`Vocabulary` refuses)."""
+    state = _stored(state)
+    for name in ("vocabulary_", "extra_vocabulary_"):
+        if isinstance(state.get(name), Vocabulary):
+            state[name] = state[name].packed()
+    return state
+
+
+def _unpickled(estimator_class: type, state: dict) -> dict:
+    """The inverse of :func:`_picklable`, with a fitted state checked as a
+    model file's is (:func:`check_fitted_state`): skops files, which cannot
+    run code, set it through ``__setstate__`` too, and may be crafted. What
+    the check finds is the cause of the ``ValueError`` raised."""
+    try:
+        for name in ("vocabulary_", "extra_vocabulary_"):
+            value = state.get(name)
+            if isinstance(value, tuple):
+                if len(value) != 2:
+                    raise ValueError(
+                        f"{name} must be packed as two arrays, got {len(value)} items"
+                    )
+                state[name] = Vocabulary.from_packed(*value, name=name)
+        attributes = fitted_attributes(state)
+        if attributes:
+            params = estimator_class._get_param_names()
+            embedding = estimator_class(**{k: state[k] for k in params if k in state})
+            embedding._validate_params()
+            check_fitted_state(embedding, attributes)
+    except ValueError as error:
+        raise ValueError(
+            f"cannot restore a fitted {estimator_class.__name__}: {error}"
+        ) from error
+    restore_quantized(state)
+    return state
+
+
+class FittedStateMixin:
+    """The fitted state of ``FactorizedEmbedding`` as pickles, skops files and
+    model files store it, and the attributes that describe it.
+
+    With quantization, ``embedding_`` is derived: pickles and model files
+    carry the stored codes of the quantized-codes object instead, under their
+    public names, and it is rebuilt from them when unpickled. Put before
+    ``BaseEstimator`` among the bases, whose ``__getstate__`` and
+    ``__setstate__`` it extends.
+    """
+
+    # The arrays the quantized codes store. They are documented in the
+    # estimator's Attributes section, which numpydoc renders from the
+    # docstring's text, and inherited like nbytes_ (which autodoc lists with
+    # the inherited members): the docs need neither defined on the estimator.
+    quantized_codes_ = StoredArray()
+    code_scales_ = StoredArray()
+    code_offsets_ = StoredArray()
+    codebooks_ = StoredArray()
+
+    @property
+    def nbytes_(self) -> int:
+        """Bytes of all the fitted arrays as pickled, the word codes in their
+        stored (quantized) form."""
+        check_is_fitted(self)
+        return sum(
+            value.nbytes
+            for name, value in self.__getstate__().items()
+            if name.endswith("_") and isinstance(value, np.ndarray)
+        )
+
+    def __getstate__(self):
+        # A copy: BaseEstimator may return the instance's own __dict__.
+        return _picklable(dict(super().__getstate__()))
+
+    def __setstate__(self, state):
+        super().__setstate__(_unpickled(type(self), dict(state)))
+
+    def _stored_attributes(self) -> dict:
+        """The fitted attributes as a model file stores them."""
+        return fitted_attributes(_stored(dict(vars(self))))
 
 
 # -- export ----------------------------------------------------------------------

@@ -451,7 +451,12 @@ class DocumentCounts:
 
 
 def count_corpus(
-    documents, analyzer: Analyzer, vocabulary: dict[str, int], batch_size: int
+    documents,
+    analyzer: Analyzer,
+    vocabulary: dict[str, int],
+    batch_size: int,
+    *,
+    others=None,
 ) -> tuple[CorpusStatistics, DocumentCounts]:
     """The corpus statistics and token counts of a fit corpus, ``batch_size``
     documents at a time.
@@ -459,7 +464,21 @@ def count_corpus(
     A collection of at most ``batch_size`` documents is remembered (see
     :func:`count_tokens`): a grid search refits and rescores whole folds, while
     the batches of a long stream would only evict them.
+
+    With ``others``, a mapping that gives a token outside ``vocabulary`` a
+    column when it first meets it (as ``_words.SubwordVocabulary`` does), the
+    counts cover those tokens too, in the columns after ``vocabulary``'s (see
+    :class:`ChainedVocabulary`), and the statistics ``vocabulary``'s words
+    only: a fit reads the first columns, ``fit_transform`` pools them all.
+    They are not remembered, since ``others`` fills as it counts.
     """
+    if others is not None:
+        counts = _batch_counts(
+            documents, analyzer, ChainedVocabulary(vocabulary, others), batch_size
+        )
+        _read_only(counts)
+        statistics = CorpusStatistics.from_counts(counts[:, : len(vocabulary)])
+        return statistics, DocumentCounts(counts, None)
     if hasattr(documents, "__len__") and len(documents) <= batch_size:
         return _count_collection(check_documents(documents), analyzer, vocabulary)
     return _counted(_batch_counts(documents, analyzer, vocabulary, batch_size), None)
@@ -472,6 +491,10 @@ def _batch_counts(documents, analyzer, vocabulary, batch_size):
     ]
     if not batches:
         raise ValueError("X is empty: fit needs at least one document")
+    for batch in batches:
+        # A vocabulary that grows as it counts has more columns than it had
+        # for the first batches: growing a matrix's width moves no entry.
+        batch.resize(batch.shape[0], len(vocabulary))
     return sp.vstack(batches, format="csr") if len(batches) > 1 else batches[0]
 
 

@@ -69,7 +69,8 @@ class WordCodes:
     columns are the fit words, then the ``extra`` words (a vocabulary and its
     codes). With ``subwords`` (the codes of a fastText model's n-gram
     buckets), any other word with n-grams gets a column after all those,
-    when first looked up, and the mean of its n-grams' codes.
+    when first looked up (in ``subword_vocabulary``), and the mean of its
+    n-grams' codes.
 
     Parameters
     ----------
@@ -89,6 +90,9 @@ class WordCodes:
         Words beyond the fit vocabulary and their codes, used without a table.
     subwords : Subwords, default=None
         The codes of n-gram buckets, which encode the words of neither.
+    subword_vocabulary : SubwordVocabulary, default=None
+        The columns of those words, when documents were counted over it
+        already (``fit_transform``'s, after the table's words); else a new one.
     """
 
     def __init__(
@@ -104,6 +108,7 @@ class WordCodes:
         table: Table | None = None,
         extra: tuple[Vocabulary, np.ndarray] | None = None,
         subwords: Subwords | None = None,
+        subword_vocabulary: SubwordVocabulary | None = None,
     ):
         self._mean, self._components, self._quantized = mean, components, quantized
         self._table, self._subwords = table, subwords
@@ -127,9 +132,9 @@ class WordCodes:
         # table's other words (at their row), then those of n-grams only.
         self._n_fitted = len(codes)
         if subwords is not None:
-            self._subword_vocabulary = SubwordVocabulary(
-                subwords.min_n, subwords.max_n, n_buckets=subwords.n_buckets
-            )
+            if subword_vocabulary is None:
+                subword_vocabulary = SubwordVocabulary(subwords.min_n, subwords.max_n)
+            self._subword_vocabulary = subword_vocabulary
             if table is None:
                 self.lookup = ChainedVocabulary(self.lookup, self._subword_vocabulary)
             else:
@@ -148,7 +153,12 @@ class WordCodes:
         self._code_of_row = None
 
     @classmethod
-    def of_model(cls, model, quantized: Int8Codes | ProductCodes | None) -> WordCodes:
+    def of_model(
+        cls,
+        model,
+        quantized: Int8Codes | ProductCodes | None,
+        subword_vocabulary: SubwordVocabulary | None = None,
+    ) -> WordCodes:
         """The word codes of a fitted ``FactorizedEmbedding`` (read through its
         fitted attributes), with its table if that can be had offline, else
         with the extra words it was saved with."""
@@ -180,6 +190,7 @@ class WordCodes:
             table=load_table_if_available(model.vectors),
             extra=extra,
             subwords=subwords,
+            subword_vocabulary=subword_vocabulary,
         )
 
     def codes_of(self, words: list[str]) -> np.ndarray:
@@ -298,21 +309,24 @@ class WordCodes:
         if not in_table.all():
             # The mean of their n-grams' (stored, quantized) codes, as gensim
             # averages the n-grams' vectors.
-            pooling = self._subword_vocabulary.pooling(rows[~in_table] - self._n_table)
+            pooling = self._subword_vocabulary.pooling(
+                rows[~in_table] - self._n_table, self._subwords.n_buckets
+            )
             buckets, pooling = used_columns(pooling)
             codes[~in_table] = pooling @ self._subwords.rows[buckets].astype(float)
         return codes
 
-    def over_lookup(self, table_counts: sp.csr_matrix) -> sp.csr_matrix:
-        """Counts over the table's rows (a fit corpus's) as counts over
-        ``lookup``: the same words, in the table's part of the columns."""
+    def over_lookup(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Counts over the table's rows (a fit corpus's), then over
+        ``subword_vocabulary``'s words, as counts over ``lookup``: the same
+        words, in the columns after the fit words'."""
         return sp.csr_matrix(
             (
-                table_counts.data,
-                table_counts.indices + self._n_fitted,
-                table_counts.indptr,
+                counts.data,
+                counts.indices + self._n_fitted,
+                counts.indptr,
             ),
-            shape=(table_counts.shape[0], len(self.lookup)),
+            shape=(counts.shape[0], len(self.lookup)),
         )
 
     def pool(
@@ -345,17 +359,17 @@ class SubwordVocabulary:
 
     Examples
     --------
-    >>> vocabulary = SubwordVocabulary(3, 6, n_buckets=100)
+    >>> vocabulary = SubwordVocabulary(3, 6)
     >>> vocabulary.get("unseen"), vocabulary.get("other"), vocabulary.get("unseen")
     (0, 1, 0)
-    >>> SubwordVocabulary(5, 6, n_buckets=100).get("ab", -1)  # "<ab>": too short
+    >>> SubwordVocabulary(5, 6).get("ab", -1)  # "<ab>": too short
     -1
     """
 
     fingerprint = None
 
-    def __init__(self, min_n: int, max_n: int, *, n_buckets: int):
-        self.min_n, self.max_n, self.n_buckets = min_n, max_n, n_buckets
+    def __init__(self, min_n: int, max_n: int):
+        self.min_n, self.max_n = min_n, max_n
         self._columns: dict[str, int] = {}
         self._hashes: list[list[int]] = []
         self._lock = threading.Lock()
@@ -388,11 +402,18 @@ class SubwordVocabulary:
                 column = self._columns[word] = len(self._hashes) - 1
             return column
 
-    def pooling(self, columns: np.ndarray) -> sp.csr_matrix:
-        """The mean over the n-grams of the words of ``columns`` (see
-        :func:`pooling_matrix`)."""
+    @classmethod
+    def of_table(cls, table: Table) -> SubwordVocabulary | None:
+        """A new vocabulary of the words ``table``'s n-grams encode; None for
+        a table without n-grams."""
+        subwords = table.subwords
+        return None if subwords is None else cls(subwords.min_n, subwords.max_n)
+
+    def pooling(self, columns: np.ndarray, n_buckets: int) -> sp.csr_matrix:
+        """The mean over the n-grams, hashed to ``n_buckets``, of the words of
+        ``columns`` (see :func:`pooling_matrix`)."""
         return pooling_matrix(
-            list(map(self._hashes.__getitem__, columns.tolist())), self.n_buckets
+            list(map(self._hashes.__getitem__, columns.tolist())), n_buckets
         )
 
 

@@ -105,6 +105,31 @@ def test_fit_transform_encodes_unknown_words_as_transform_does(fasttext_path):
     assert np.any(codes[0] != fitted.transform(["kalo"])[0])
 
 
+@pytest.mark.parametrize("batch_size", [2, 10_000])
+def test_fit_transform_tokenizes_a_stream_once(fasttext_path, batch_size):
+    table_words = load_table(fasttext_path).words
+    documents = [
+        f"{table_words[0]} {UNKNOWN[0]}",
+        f"{table_words[1]} {table_words[0]}",
+        f"{UNKNOWN[1]} {table_words[2]} {UNKNOWN[0]}",
+        f"{UNKNOWN[2]} ab {table_words[1]}",
+        table_words[3],
+    ]
+    tokenized = []
+
+    def tokenizer(document):
+        tokenized.append(document)
+        return document.split()
+
+    params = {"rank": 2, "tokenizer": tokenizer, "batch_size": batch_size}
+    codes = FactorizedEmbedding(fasttext_path, **params).fit_transform(
+        document for document in documents
+    )
+    assert tokenized == documents  # each once, in order
+    fitted = FactorizedEmbedding(fasttext_path, **params).fit(documents)
+    np.testing.assert_allclose(codes, fitted.transform(documents), atol=1e-6)
+
+
 def test_a_full_memory_of_ngram_words_starts_anew_with_the_same_codes(
     fasttext_path, monkeypatch
 ):
