@@ -182,6 +182,11 @@ LOW_RESOURCE_SETTINGS = [
         },
         (10, 25),
     ),
+    (
+        "supervised='tune', tune_solver='adam'",
+        {"supervised": "tune", "tune_solver": "adam", "random_state": 0},
+        (10, 25),
+    ),
 ]
 
 

@@ -15,7 +15,7 @@ training documents (in-fold, what a Pipeline does) against one trained on
 their out-of-fold codes (cross-fitted over 3 inner folds, as scikit-learn's
 ``TargetEncoder.fit_transform`` does), both scored on the held-out fold.
 ``--alphas`` and ``--ranks`` change the grid; the leak check runs at the
-default ``tune_alpha``.
+default ``tune_alpha``, with either solver.
 
 ``--nested`` runs instead what a user would: the pooling, ``tune_solver``
 and the downstream classifier's ``C`` chosen per training split by
@@ -173,14 +173,23 @@ def nested(ranks, datasets) -> None:
             )
 
 
-def leak(rank: int, alpha: float) -> None:
-    print(f"\nLeak check, movie reviews, rank {rank}, tune_alpha={alpha:g}:")
+def leak(rank: int, alpha: float, solver: str = "lbfgs") -> None:
+    print(
+        f"\nLeak check, movie reviews, rank {rank}, tune_alpha={alpha:g}, "
+        f"tune_solver={solver!r}:"
+    )
     print("| downstream classifier trained on | held-out accuracy |")
     print("|---|---:|")
     in_fold, out_of_fold = [], []
     inner = StratifiedKFold(3, shuffle=True, random_state=1)
     for train, train_y, test, test_y in splits("movie reviews"):
-        model = FactorizedEmbedding(rank=rank, supervised="tune", tune_alpha=alpha)
+        model = FactorizedEmbedding(
+            rank=rank,
+            supervised="tune",
+            tune_alpha=alpha,
+            tune_solver=solver,
+            random_state=0,
+        )
         codes = model.fit_transform(train, train_y)
         test_codes = model.transform(test)
         in_fold.append(classifier().fit(codes, train_y).score(test_codes, test_y))
@@ -264,7 +273,8 @@ def main() -> None:
         return
     compare(args.ranks, args.alphas, args.datasets)
     if not args.no_leak:
-        leak(25, TUNE_ALPHA)
+        for solver in ("lbfgs", "adam"):
+            leak(25, TUNE_ALPHA, solver)
 
 
 if __name__ == "__main__":
