@@ -80,7 +80,7 @@ def _check_str(documents: list, name: str, offset: int = 0) -> list[str]:
     for position, document in enumerate(documents, start=offset):
         if not isinstance(document, str):
             raise TypeError(
-                f"{name} must contain only str documents; element {position} is "
+                f"{name} must contain only str values; element {position} is "
                 f"{document!r} of type {type(document).__name__}"
             )
     return documents

@@ -161,6 +161,21 @@ def test_transform_words_returns_word_codes_and_zeros_for_unknown(fitted):
     np.testing.assert_array_equal(codes[1], 0)
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda model: model.transform_words(["w2", 7]),
+        lambda model: model.to_keyedvectors(["w2", 7]),
+    ],
+    ids=["transform_words", "to_keyedvectors"],
+)
+def test_words_that_are_not_strings_are_named_words(fitted, call):
+    # Not "documents": these methods take words.
+    with pytest.raises(TypeError, match=r"^words must contain only str values; "
+                       r"element 1 is 7 of type int$"):  # fmt: skip
+        call(fitted)
+
+
 def test_to_keyedvectors_holds_the_kept_codes(fitted):
     keyed_vectors = fitted.to_keyedvectors()
     assert keyed_vectors.index_to_key == list(fitted.vocabulary_)
