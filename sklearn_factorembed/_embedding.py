@@ -342,10 +342,10 @@ default="sif-weighted"
         With ``supervised="tune"``: the strength of the pull toward the
         pretrained codes (an L2 penalty on the offsets, against the mean
         cross-entropy of the head); the larger, the closer the codes stay.
-        Searched with ``pooling`` and ``tune_max_iter`` like any other
-        hyper-parameter: for sentiment, ``pooling="mean"``,
-        ``tune_alpha=3e-5`` and ``tune_max_iter=50`` do better (README,
-        "Task-tuned codes").
+        With ``tune_solver="adam"``, a decay of the offsets of each batch's
+        words, by ``1 / (1 + 0.01 tune_alpha)`` a step. Searched with
+        ``pooling``, ``tune_solver`` and ``tune_max_iter`` like any other
+        hyper-parameter (README, "Task-tuned codes").
     tune_max_iter : int, default=200
         With ``supervised="tune"``: the iteration cap of L-BFGS, which
         otherwise stops when the loss no longer decreases; a lower cap stops
