@@ -746,10 +746,12 @@ class FittedStateMixin:
         """Bytes of all the fitted arrays as pickled, the word codes in their
         stored (quantized) form."""
         check_is_fitted(self)
+        # The stored state, not __getstate__: that also packs the vocabularies
+        # into bytes, which this sum leaves out.
         return sum(
             value.nbytes
-            for name, value in self.__getstate__().items()
-            if name.endswith("_") and isinstance(value, np.ndarray)
+            for value in self._stored_attributes().values()
+            if isinstance(value, np.ndarray)
         )
 
     def __getstate__(self):
